@@ -1,0 +1,1 @@
+"""Supervision dashboard for a primary school's records in the sector database (CSDL ngành)."""

@@ -1,0 +1,31 @@
+"""Who may open which page (DESIGN.md "Pages and who sees them"). Pure data, no Streamlit."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ROLES = ("principal", "vice_principal", "admin", "viewer")
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    key: str  # also the script name in pages/ and the URL path
+    title_key: str  # i18n key of the title
+    icon: str
+    roles: tuple[str, ...]
+
+
+PAGES: tuple[PageSpec, ...] = (
+    PageSpec("overview", "page.overview", ":material/dashboard:",
+             ("principal", "vice_principal", "admin", "viewer")),
+    PageSpec("data", "page.data", ":material/upload_file:", ("principal", "admin")),
+)
+PAGE_BY_KEY = {p.key: p for p in PAGES}
+
+
+def allowed(page_key: str, roles: set[str] | frozenset[str]) -> bool:
+    spec = PAGE_BY_KEY.get(page_key)
+    return spec is not None and bool(set(spec.roles) & set(roles))
+
+
+def pages_for(roles: set[str] | frozenset[str]) -> list[PageSpec]:
+    return [p for p in PAGES if allowed(p.key, roles)]

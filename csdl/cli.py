@@ -1,0 +1,133 @@
+"""Command line: `python -m csdl <command> …` (Vietnamese output; `--lang en` for English)."""
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date
+from pathlib import Path
+
+from . import config, ingest, queries, rules, snapshots
+from .i18n import fmt_number, fmt_percent, t
+from .problems import ImportRefused
+from .timeutil import parse_iso
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", help="data folder (default: $CSDL_DATA_DIR or data/)")
+    p.add_argument("--lang", choices=("vi", "en"), default="vi")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m csdl")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("import", help="import files downloaded from the sector database")
+    p.add_argument("files", nargs="+", type=Path)
+    p.add_argument("--school-id")
+    p.add_argument("--school-name")
+    p.add_argument("--school-year")
+    p.add_argument("--period", choices=rules.PERIODS)
+    p.add_argument("--taken-at", help="when the files were downloaded (ISO-8601); default: the files' time")
+    _add_common(p)
+
+    p = sub.add_parser("demo", help="make the fictional demo school")
+    p.add_argument("--seed", type=int, default=2026)
+    p.add_argument("--as-of", type=date.fromisoformat)
+    p.add_argument("--schools", type=int, default=1)
+    _add_common(p)
+
+    p = sub.add_parser("snapshots", help="list the snapshots")
+    _add_common(p)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    data_dir = config.data_dir(args.data)
+    handler = {"import": cmd_import, "demo": cmd_demo, "snapshots": cmd_snapshots}[args.command]
+    try:
+        return handler(args, data_dir)
+    except snapshots.SnapshotError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+
+
+def cmd_import(args: argparse.Namespace, data_dir: Path) -> int:
+    lang = args.lang
+    missing = [f for f in args.files if not f.is_file()]
+    if missing:
+        for f in missing:
+            print(t("cli.no_such_file", lang, path=f), file=sys.stderr)
+        return 2
+    try:
+        taken_at = parse_iso(args.taken_at) if args.taken_at else _files_time(args.files)
+        if args.school_year:
+            rules.parse_school_year(args.school_year)
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    parsed = ingest.read_files([(f, f.name) for f in args.files], args.period)
+    try:
+        prepared = ingest.prepare_import(
+            parsed, data_dir, school_id=args.school_id, school_name=args.school_name,
+            school_year=args.school_year, taken_at=taken_at)
+    except ImportRefused as refused:
+        print(t("cli.import_refused", lang, count=len(refused.problems)), file=sys.stderr)
+        for problem in refused.problems:
+            print("  - " + problem.message(lang), file=sys.stderr)
+        return 1
+    for problem in prepared.warnings:
+        print(t("cli.warning", lang) + " " + problem.message(lang), file=sys.stderr)
+    info = ingest.commit_import(prepared, data_dir, created_by="cli")
+    print(t("cli.import_done", lang, snapshot_id=info.snapshot_id))
+    print_summary(data_dir, info.snapshot_id, prepared.school_id, lang)
+    return 0
+
+
+def _files_time(files: list[Path]):
+    from datetime import datetime
+
+    from .timeutil import to_local_naive, TZ
+
+    newest = max(f.stat().st_mtime for f in files)
+    return to_local_naive(datetime.fromtimestamp(newest, TZ))
+
+
+def print_summary(data_dir: Path, snapshot_id: str, school_id: str, lang: str) -> None:
+    con = queries.prepare(snapshots.connect(data_dir, snapshot_id))
+    try:
+        head = queries.run(con, "snapshot_summary", school_id=school_id).iloc[0]
+        per_period = queries.run(con, "entries_by_period", school_id=school_id)
+        completion = {p: queries.run(con, "completion_by_grade", school_id=school_id, period=p)
+                      for p in per_period["period"]}
+    finally:
+        con.close()
+    print(t("cli.summary", lang, classes=fmt_number(head.classes, lang),
+            students=fmt_number(head.students_active, lang),
+            staff=fmt_number(head.staff, lang), invalid=fmt_number(head.invalid_values, lang)))
+    for row in per_period.itertuples():
+        by_grade = completion[row.period]
+        ratio = by_grade["entered"].sum() / by_grade["expected"].sum() if len(by_grade) else None
+        print(t("cli.summary_period", lang, period=row.period, entered=fmt_number(row.entered, lang),
+                completion=fmt_percent(ratio, lang)))
+
+
+def cmd_demo(args: argparse.Namespace, data_dir: Path) -> int:
+    from . import demo
+
+    infos = demo.make_demo(data_dir, seed=args.seed, as_of=args.as_of, schools=args.schools)
+    print(t("cli.demo_done", args.lang, count=len(infos), folder=data_dir))
+    last = infos[-1]
+    for school_id in demo.school_ids(args.schools):
+        print_summary(data_dir, last.snapshot_id, school_id, args.lang)
+    return 0
+
+
+def cmd_snapshots(args: argparse.Namespace, data_dir: Path) -> int:
+    good, bad = snapshots.list_snapshots(data_dir)
+    print("snapshot_id,school_year,taken_at,source,note")
+    for s in good:
+        print(f"{s.snapshot_id},{s.school_year},{s.taken_at.isoformat()},{s.source},{(s.note or '').replace(',', ';')}")
+    for path, reason in bad:
+        print(t("cli.bad_snapshot", args.lang, path=path, reason=reason), file=sys.stderr)
+    return 0

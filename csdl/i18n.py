@@ -1,0 +1,194 @@
+"""The one translation table: Vietnamese first, English as the switch.
+
+Keys are dotted; `t(key, lang, **params)` formats with str.format. A missing key shows the key
+itself, so a gap is visible rather than a crash.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+LANGS = ("vi", "en")
+
+# key: (Vietnamese, English)
+_UI: dict[str, tuple[str, str]] = {
+    "where.sheet": ("trang tính {sheet}", "sheet {sheet}"),
+    "where.row": ("dòng {row}", "row {row}"),
+    "where.column": ("cột {column}", "column {column}"),
+    # pages and shared furniture
+    "page.overview": ("Tổng quan", "Overview"),
+    "page.data": ("Dữ liệu", "Data"),
+    "ui.no_login_placeholder": ("Bản thử: chưa có đăng nhập, mọi người xem với quyền hiệu trưởng.",
+                                "Preview: no sign-in yet, everyone sees the principal's view."),
+    "ui.sign_in_required": ("Vui lòng đăng nhập bằng tài khoản có quyền xem trang này.",
+                            "Please sign in with an account allowed to see this page."),
+    "ui.no_snapshot": ("Chưa có dữ liệu. Vào trang Dữ liệu để nhập tệp tải từ CSDL ngành, hoặc chạy `make run` để tạo trường mẫu.",
+                       "No data yet. Import files downloaded from the sector database on the Data page, or run `make run` to make the demo school."),
+    "ui.no_school": ("Bản chụp này không có trường nào.", "This snapshot holds no school."),
+    "ui.snapshot": ("Bản chụp dữ liệu", "Data snapshot"),
+    "ui.latest": ("mới nhất", "latest"),
+    "ui.school": ("Trường", "School"),
+    "ui.period": ("Đợt đánh giá", "Assessment period"),
+    "ui.data_as_of": ("Dữ liệu lúc {when} ({age})", "Data as of {when} ({age})"),
+    "ui.age_days": ("{days} ngày trước", "{days} days ago"),
+    "ui.age_hours": ("{hours} giờ trước", "{hours} hours ago"),
+    "ui.age_future": ("ngày của dữ liệu mẫu, sau hôm nay", "a demo date later than today"),
+    "ui.demo_data": ("Đây là trường mẫu, dữ liệu hư cấu.", "This is the demo school: fictional data."),
+    "overview.completion": ("Hoàn thành {period}", "{period} complete"),
+    "overview.entered": ("Giá trị đã nhập / cần nhập", "Values entered / expected"),
+    "overview.students": ("Học sinh đang học", "Enrolled students"),
+    "overview.by_grade": ("Tiến độ nhập theo khối", "Entry progress by grade"),
+    "overview.nothing_expected": ("Chưa có gì phải nhập cho đợt này.", "Nothing is expected for this period."),
+    "chart.grade_label": ("Khối {grade}", "Grade {grade}"),
+    "chart.completion_pct": ("Hoàn thành (%)", "Complete (%)"),
+    "col.grade": ("Khối", "Grade"),
+    "col.classes": ("Số lớp", "Classes"),
+    "col.students": ("Số học sinh", "Students"),
+    "col.expected": ("Cần nhập", "Expected"),
+    "col.entered": ("Đã nhập", "Entered"),
+    "col.completion": ("Hoàn thành", "Complete"),
+    "problem.col_file": ("Tệp", "File"),
+    "problem.col_sheet": ("Trang tính", "Sheet"),
+    "problem.col_row": ("Dòng", "Row"),
+    "problem.col_column": ("Cột", "Column"),
+    "problem.col_message": ("Vấn đề", "Problem"),
+    "kind.results": ("Kết quả học tập (KQHT)", "Results (KQHT)"),
+    "kind.students": ("Danh sách học sinh", "Student list"),
+    "kind.staff": ("Danh sách cán bộ", "Staff list"),
+    "kind.assignments": ("Phân công chuyên môn", "Teaching assignments"),
+    "kind.facilities": ("Cơ sở vật chất", "Facilities"),
+    "source.import": ("Nhập tệp", "Import"),
+    "source.demo": ("Trường mẫu", "Demo"),
+    "data.tab_import": ("Nhập tệp", "Import files"),
+    "data.tab_snapshots": ("Các bản chụp", "Snapshots"),
+    "data.tab_guide": ("Hướng dẫn và tệp mẫu", "Guide and templates"),
+    "data.upload": ("Chọn các tệp tải từ CSDL ngành (.xls, .xlsx, .csv)",
+                    "Choose the files downloaded from the sector database (.xls, .xlsx, .csv)"),
+    "data.period_hint": ("Đợt đánh giá (khi tệp không ghi)", "Period (when the file does not say)"),
+    "data.period_from_file": ("Lấy từ tệp", "From the file"),
+    "data.taken_day": ("Ngày tải tệp về", "Day the files were downloaded"),
+    "data.taken_time": ("Giờ tải", "Time"),
+    "data.school_id": ("Mã trường", "School id"),
+    "data.school_name": ("Tên trường", "School name"),
+    "data.reading": ("Đang đọc tệp…", "Reading files…"),
+    "data.reading_file": ("Đang đọc {name}…", "Reading {name}…"),
+    "data.read_done": ("Đã đọc xong", "Files read"),
+    "data.preview": ("Nhận diện được", "What was recognised"),
+    "data.col_file": ("Tệp", "File"),
+    "data.col_kind": ("Loại", "Kind"),
+    "data.col_what": ("Nội dung", "Contents"),
+    "data.col_errors": ("Lỗi", "Errors"),
+    "data.col_warnings": ("Cảnh báo", "Warnings"),
+    "data.refused": ("Không thể nhập: {count} lỗi. Chưa ghi gì. Sửa tệp rồi tải lên lại.",
+                     "Cannot import: {count} problem(s). Nothing was written. Fix the files and upload again."),
+    "data.warnings": ("{count} ô có giá trị không hợp lệ: sẽ được coi là chưa nhập và lưu lại để kiểm tra",
+                      "{count} cells with invalid values: they count as not entered and are kept for review"),
+    "data.ready": ("Sẵn sàng nhập cho {school}, năm học {year}, dữ liệu lúc {when}.",
+                   "Ready to import for {school}, school year {year}, data as of {when}."),
+    "data.do_import": ("Nhập", "Import"),
+    "data.writing": ("Đang ghi bản chụp…", "Writing the snapshot…"),
+    "data.imported": ("Đã nhập: bản chụp {snapshot_id}", "Imported: snapshot {snapshot_id}"),
+    "data.bad_snapshot": ("Bản chụp {name} bị hỏng và được bỏ qua: {reason}",
+                          "Snapshot {name} is damaged and skipped: {reason}"),
+    "data.col_snapshot": ("Mã bản chụp", "Snapshot"),
+    "data.col_year": ("Năm học", "School year"),
+    "data.col_taken_at": ("Dữ liệu lúc", "Data as of"),
+    "data.col_source": ("Nguồn", "Source"),
+    "data.col_note": ("Ghi chú", "Note"),
+    "data.snapshot_count": ("{count} bản chụp", "{count} snapshots"),
+    "data.template_assignments": ("Tải mẫu phân công chuyên môn", "Download the teaching-assignment template"),
+    "data.template_facilities": ("Tải mẫu cơ sở vật chất", "Download the facilities template"),
+    "data.template_file_assignments": ("Mau_PhanCongChuyenMon.xlsx", "Template_TeachingAssignments.xlsx"),
+    "data.template_file_facilities": ("Mau_CoSoVatChat.xlsx", "Template_Facilities.xlsx"),
+    "data.guide": (
+        """**Các tệp cần tải từ CSDL ngành (truong.csdl.moet.gov.vn)**
+
+- **Kết quả học tập (KQHT)**: chức năng nhập/xuất kết quả đánh giá học sinh theo TT27; chọn khối và thời điểm (Giữa học kỳ 1, Cuối học kỳ 1, Giữa học kỳ 2, Cuối năm học) rồi xuất Excel. Mỗi khối và mỗi đợt là một tệp (tên tệp thường có dạng *KQHT-…-Khoi4…*).
+- **Danh sách học sinh (C1-HocSinh)**: xuất danh sách hồ sơ học sinh ra Excel. Ứng dụng **không** đọc số định danh cá nhân, họ tên cha mẹ, số điện thoại, địa chỉ.
+- **Danh sách cán bộ (CSDL_GiaoVien)**: xuất danh sách hồ sơ cán bộ ra Excel. Không đọc số CCCD, điện thoại, lương, bảo hiểm.
+- **Phân công chuyên môn** và **Cơ sở vật chất**: dùng tệp mẫu của ứng dụng (nút bên dưới), điền rồi tải lên.
+
+Ứng dụng tự nhận ra loại tệp từ nội dung, không cần đổi tên. Có thể nhập từng phần qua nhiều ngày: lần nhập sau giữ những gì đã có và thay phần của tệp mới. Hãy ghi đúng *ngày tải tệp*: tiến độ được tính tại thời điểm đó.""",
+        """**Files to download from the sector database (truong.csdl.moet.gov.vn)**
+
+- **Results (KQHT)**: the TT27 student-assessment import/export; pick the grade and period (mid-term 1, end of term 1, mid-term 2, end of year) and export to Excel. One file per grade and period (names usually look like *KQHT-…-Khoi4…*).
+- **Student list (C1-HocSinh)**: the student records exported to Excel. The app does **not** read personal ID numbers, parents' names, phones or addresses.
+- **Staff list (CSDL_GiaoVien)**: the staff records exported to Excel. ID card numbers, phones, salary and insurance are not read.
+- **Teaching assignments** and **facilities**: use the app's templates (buttons below), fill them in and upload.
+
+The app recognises each file from its contents; no renaming needed. You may import pieces over several days: a later import keeps what is there and replaces the new files' part. Give the right *download day*: progress is computed as of that time."""),
+    # command line
+    "cli.no_such_file": ("Không có tệp: {path}", "No such file: {path}"),
+    "cli.import_refused": ("Không nhập: {count} lỗi, chưa ghi gì.",
+                           "Import refused: {count} problem(s), nothing was written."),
+    "cli.warning": ("Cảnh báo:", "Warning:"),
+    "cli.import_done": ("Đã nhập: bản chụp {snapshot_id}", "Imported: snapshot {snapshot_id}"),
+    "cli.summary": ("{classes} lớp, {students} học sinh đang học, {staff} cán bộ; {invalid} ô giá trị không hợp lệ",
+                    "{classes} classes, {students} enrolled students, {staff} staff; {invalid} invalid cells"),
+    "cli.summary_period": ("  {period}: {entered} giá trị đã nhập, hoàn thành {completion}",
+                           "  {period}: {entered} values entered, {completion} complete"),
+    "cli.demo_done": ("Đã tạo trường mẫu: {count} bản chụp trong {folder}",
+                      "Demo school made: {count} snapshots in {folder}"),
+    "cli.bad_snapshot": ("Bỏ qua bản chụp hỏng {path}: {reason}", "Skipped unreadable snapshot {path}: {reason}"),
+    # import as a whole (csdl/ingest.py)
+    "problem.no_files": ("Chưa chọn tệp nào để nhập.", "No file was given to import."),
+    "problem.school_year_conflict": (
+        "tệp ghi năm học {file_year}, khác năm học của lần nhập này ({year}).",
+        "the file states school year {file_year}, not this import's year ({year})."),
+    "problem.results_twice": (
+        "trùng khối {grade}, {period} với tệp {other}: chỉ nhập một tệp cho mỗi khối và đợt.",
+        "same grade {grade} and period {period} as {other}: import one file per grade and period."),
+    "problem.school_id_required": (
+        "Chưa biết trường: hãy cho mã trường (--school-id) và tên trường (--school-name).",
+        "Unknown school: give the school id (--school-id) and name (--school-name)."),
+    "problem.students_first": (
+        "chưa có danh sách học sinh của trường: hãy nhập tệp danh sách học sinh (C1-HocSinh) trước hoặc cùng lúc.",
+        "the school has no student list yet: import the student list (C1-HocSinh) first or together."),
+    "problem.no_known_students": (
+        "không học sinh nào trong {count} dòng của tệp có trong danh sách học sinh của trường: có thể nhầm trường hoặc nhầm tệp.",
+        "none of the file's {count} students is in the school's student list: wrong school or wrong file?"),
+}
+
+# --- problems found while reading files (csdl/readers.py); keys are "problem.<code>" ---
+_PROBLEMS: dict[str, tuple[str, str]] = {
+}
+
+TABLE: dict[str, tuple[str, str]] = {**_UI, **{f"problem.{k}": v for k, v in _PROBLEMS.items()}}
+
+
+def t(key: str, lang: str = "vi", **params: object) -> str:
+    pair = TABLE.get(key)
+    if pair is None:
+        return key
+    text = pair[1] if lang == "en" else pair[0]
+    try:
+        return text.format(**params)
+    except (KeyError, IndexError, ValueError):
+        return text
+
+
+def fmt_number(value: float | int | None, lang: str = "vi", decimals: int = 0) -> str:
+    """1.234 and 92,5 in Vietnamese; 1,234 and 92.5 in English."""
+    if value is None:
+        return "–"
+    text = f"{value:,.{decimals}f}"
+    if lang == "vi":
+        text = text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+    return text
+
+
+def fmt_percent(ratio: float | None, lang: str = "vi", decimals: int = 1) -> str:
+    if ratio is None:
+        return "–"
+    return fmt_number(ratio * 100, lang, decimals) + "%"
+
+
+def fmt_date(value: date | datetime | None, lang: str = "vi") -> str:
+    if value is None:
+        return "–"
+    return value.strftime("%d/%m/%Y")
+
+
+def fmt_datetime(value: datetime | None, lang: str = "vi") -> str:
+    if value is None:
+        return "–"
+    return value.strftime("%d/%m/%Y %H:%M")

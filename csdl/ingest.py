@@ -1,0 +1,227 @@
+"""Import the sector's files into a new snapshot.
+
+Two steps, so the Data page can preview before anything is written:
+`prepare_import` reads every file and merges them onto the latest snapshot of the school year
+(schools download pieces over days); `commit_import` writes the merged snapshot atomically.
+Structural problems refuse the whole import (`ImportRefused`) and nothing is written.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+
+from . import readers, rules, snapshots
+from .parsed import ParsedFile
+from .problems import ERROR, ImportRefused, Problem
+from .timeutil import now_local
+
+# Which contract tables each kind of file replaces for its school.
+_REPLACES = {
+    "students": ("student",),
+    "staff": ("staff",),
+    "assignments": ("assignment",),
+    "facilities": ("room", "equipment"),
+}
+
+
+@dataclass
+class PreparedImport:
+    files: list[ParsedFile]
+    school_id: str
+    school_name: str
+    school_year: str
+    taken_at: datetime
+    base: snapshots.SnapshotInfo | None
+    tables: dict[str, pd.DataFrame]
+    file_rows: pd.DataFrame
+    warnings: list[Problem] = field(default_factory=list)
+
+
+def _problem(file: str, code: str, **params: object) -> Problem:
+    return Problem(file=file, code=code, severity=ERROR, params=params)
+
+
+def read_files(paths: list[tuple[Path, str]], period: str | None) -> list[ParsedFile]:
+    return [readers.read_file(path, display_name=name, period_hint=period) for path, name in paths]
+
+
+def prepare_import(
+    parsed: list[ParsedFile],
+    data_dir: Path | str,
+    *,
+    school_id: str | None = None,
+    school_name: str | None = None,
+    school_year: str | None = None,
+    taken_at: datetime | None = None,
+) -> PreparedImport:
+    """Merge parsed files onto the latest snapshot; raise ImportRefused listing every problem."""
+    problems = [p for f in parsed for p in f.errors]
+    if not parsed:
+        problems.append(_problem("—", "no_files"))
+    if taken_at is None:
+        taken_at = now_local()
+    stated_years = {f.school_year for f in parsed if f.school_year}
+    if school_year is None:
+        school_year = stated_years.pop() if len(stated_years) == 1 else rules.school_year_of(taken_at)
+    for f in parsed:
+        if f.school_year and f.school_year != school_year:
+            problems.append(_problem(f.name, "school_year_conflict", file_year=f.school_year,
+                                     year=school_year))
+    seen_results: dict[tuple, str] = {}
+    for f in parsed:
+        if f.kind == "results" and not f.errors:
+            key = (f.grade, f.period)
+            if key in seen_results:
+                problems.append(_problem(f.name, "results_twice", other=seen_results[key],
+                                         period=f.period, grade=f.grade or "1–2"))
+            seen_results.setdefault(key, f.name)
+
+    base = snapshots.latest_snapshot(data_dir, school_year)
+    tables = snapshots.read_tables(data_dir, base.snapshot_id) if base else {}
+    tables = {t: tables.get(t, _empty(t)) for t in _data_tables()}
+    known_schools = sorted(set(tables["school"]["school_id"]))
+    if school_id is None:
+        if len(known_schools) == 1:
+            school_id = known_schools[0]
+        else:
+            problems.append(_problem("—", "school_id_required"))
+    if problems:
+        raise ImportRefused(problems)
+    assert school_id is not None
+    existing = tables["school"][tables["school"]["school_id"] == school_id]
+    if school_name is None:
+        names = [f.school_name for f in parsed if f.school_name]
+        school_name = (existing["name"].iloc[0] if len(existing) else names[0] if names
+                       else school_id)
+    province = existing["province"].iloc[0] if len(existing) else None
+    tables["school"] = pd.concat(
+        [tables["school"][tables["school"]["school_id"] != school_id],
+         pd.DataFrame([{"school_id": school_id, "name": school_name, "province": province}])],
+        ignore_index=True)
+
+    # Lists first (students, staff, assignments, facilities), then results checked against them.
+    for f in sorted(parsed, key=lambda f: f.kind == "results"):
+        if f.kind in _REPLACES:
+            for table in _REPLACES[f.kind]:
+                tables[table] = _replace_school_rows(tables, table, f.tables.get(table), school_id)
+            if "class" in f.tables:
+                tables["class"] = _merge_classes(tables["class"], f.tables["class"], school_id)
+            tables["invalid_value"] = _replace_invalid_from(tables["invalid_value"], f, school_id)
+    for f in parsed:
+        if f.kind == "results":
+            problems += _merge_results(tables, f, school_id)
+    if problems:
+        raise ImportRefused(problems)
+
+    file_rows = _file_rows(tables.pop("snapshot_file", None), parsed)
+    warnings = [p for f in parsed for p in f.warnings]
+    return PreparedImport(parsed, school_id, school_name, school_year, taken_at, base, tables,
+                          file_rows, warnings)
+
+
+def commit_import(prepared: PreparedImport, data_dir: Path | str,
+                  created_by: str | None = None) -> snapshots.SnapshotInfo:
+    note = ", ".join(f.name for f in prepared.files)
+    return snapshots.write_snapshot(
+        data_dir, prepared.tables, school_year=prepared.school_year, taken_at=prepared.taken_at,
+        source="import", created_by=created_by, note=note[:500], files=prepared.file_rows)
+
+
+def _data_tables() -> list[str]:
+    return [t for t in snapshots.table_columns()
+            if t not in snapshots.CATALOGUE_TABLES and t != "snapshot"]
+
+
+def _empty(table: str) -> pd.DataFrame:
+    return pd.DataFrame(columns=list(snapshots.table_columns()[table]))
+
+
+def _with_school(df: pd.DataFrame, school_id: str, table: str) -> pd.DataFrame:
+    out = df.copy()
+    out["school_id"] = school_id
+    return out.reindex(columns=list(snapshots.table_columns()[table]))
+
+
+def _concat(frames: list[pd.DataFrame], table: str) -> pd.DataFrame:
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return _empty(table)
+    return pd.concat(frames, ignore_index=True).reindex(
+        columns=list(snapshots.table_columns()[table]))
+
+
+def _replace_school_rows(tables: dict[str, pd.DataFrame], table: str,
+                         new: pd.DataFrame | None, school_id: str) -> pd.DataFrame:
+    current = tables[table]
+    kept = current[current["school_id"] != school_id]
+    if new is None:
+        return kept
+    return _concat([kept, _with_school(new, school_id, table)], table)
+
+
+def _merge_classes(current: pd.DataFrame, new: pd.DataFrame, school_id: str) -> pd.DataFrame:
+    """Add or update classes; a value the new file does not carry keeps its old one."""
+    new = _with_school(new, school_id, "class")
+    key = ["school_id", "class_id"]
+    merged = new.set_index(key).combine_first(current.set_index(key)).reset_index()
+    return merged.reindex(columns=list(snapshots.table_columns()["class"]))
+
+
+def _replace_invalid_from(current: pd.DataFrame, f: ParsedFile, school_id: str) -> pd.DataFrame:
+    """Cells kept as invalid belong to their file: a new version of the list replaces them."""
+    same_kind = current["source_file"].isin([f.name])
+    kept = current[~((current["school_id"] == school_id) & same_kind)]
+    return _concat([kept, _with_school(pd.DataFrame(f.invalid), school_id, "invalid_value")],
+                   "invalid_value")
+
+
+def _merge_results(tables: dict[str, pd.DataFrame], f: ParsedFile, school_id: str) -> list[Problem]:
+    """Replace this file's period values for the students it lists; refuse unknown rosters."""
+    roster = f.tables.get("roster", pd.DataFrame(columns=["class_id", "student_id"]))
+    students = tables["student"][tables["student"]["school_id"] == school_id]
+    if students.empty:
+        return [_problem(f.name, "students_first")]
+    known = roster["student_id"].isin(students["student_id"])
+    if len(roster) and not known.any():
+        return [_problem(f.name, "no_known_students", count=len(roster))]
+    classes = tables["class"]
+    school_classes = classes[classes["school_id"] == school_id]
+    if f.grade is not None:
+        new_classes = roster.loc[~roster["class_id"].isin(school_classes["class_id"]),
+                                 ["class_id"]].drop_duplicates()
+        if len(new_classes):
+            new_classes = new_classes.assign(class_name=new_classes["class_id"], grade=f.grade)
+            tables["class"] = _merge_classes(classes, new_classes, school_id)
+
+    period = f.period
+    ids = set(roster["student_id"])
+    for table in ("subject_result", "trait_result"):
+        cur = tables[table]
+        drop = (cur["school_id"] == school_id) & (cur["period"] == period) & cur["student_id"].isin(ids)
+        new = f.tables.get(table)
+        tables[table] = _concat(
+            [cur[~drop]] + ([_with_school(new, school_id, table)] if new is not None else []), table)
+    if period == "CN" and "year_result" in f.tables:
+        cur = tables["year_result"]
+        drop = (cur["school_id"] == school_id) & cur["student_id"].isin(ids)
+        tables["year_result"] = _concat(
+            [cur[~drop], _with_school(f.tables["year_result"], school_id, "year_result")],
+            "year_result")
+    inv = tables["invalid_value"]
+    drop = ((inv["school_id"] == school_id) & (inv["period"] == period)
+            & inv["student_id"].isin(ids)) | (inv["source_file"] == f.name)
+    tables["invalid_value"] = _concat(
+        [inv[~drop], _with_school(pd.DataFrame(f.invalid), school_id, "invalid_value")],
+        "invalid_value")
+    return []
+
+
+def _file_rows(previous: pd.DataFrame | None, parsed: list[ParsedFile]) -> pd.DataFrame:
+    new = pd.DataFrame([{"name": f.name, "kind": f.kind, "sha256": f.sha256, "rows": f.rows}
+                        for f in parsed], columns=["name", "kind", "sha256", "rows"])
+    if previous is None or previous.empty:
+        return new
+    return pd.concat([previous[~previous["name"].isin(new["name"])], new], ignore_index=True)

@@ -1,0 +1,53 @@
+"""Named questions: one `queries/<name>.sql` each, parameters bound (`$school_id`), never formatted.
+
+`queries/_shared.sql` defines table macros (TEMP, so they work on read-only snapshots) that
+several questions share, such as `entry_cells(school_id, period)`.
+"""
+from __future__ import annotations
+
+import functools
+import re
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from .config import REPO_ROOT
+
+QUERY_DIR = REPO_ROOT / "queries"
+_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+_PARAM_RE = re.compile(r"\$([a-z_][a-z0-9_]*)")
+
+
+class QueryError(Exception):
+    pass
+
+
+@functools.cache
+def sql_text(name: str) -> str:
+    if not _NAME_RE.match(name):
+        raise QueryError(f"bad query name {name!r}")
+    path = QUERY_DIR / f"{name}.sql"
+    if not path.exists():
+        raise QueryError(f"no query named {name!r} in {QUERY_DIR}")
+    return path.read_text(encoding="utf-8")
+
+
+def names() -> list[str]:
+    return sorted(p.stem for p in QUERY_DIR.glob("*.sql") if not p.stem.startswith("_"))
+
+
+def prepare(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """Define the shared macros on a connection (idempotent)."""
+    con.execute((QUERY_DIR / "_shared.sql").read_text(encoding="utf-8"))
+    return con
+
+
+def run(con: duckdb.DuckDBPyConnection, name: str, **params: object) -> pd.DataFrame:
+    """Run a named question with bound parameters; only the parameters it uses are passed."""
+    sql = sql_text(name)
+    used = set(_PARAM_RE.findall(sql))
+    missing = used - set(params)
+    if missing:
+        raise QueryError(f"query {name} needs parameters {sorted(missing)}")
+    return con.execute(sql, {k: v for k, v in params.items() if k in used}).df()

@@ -1,0 +1,242 @@
+"""The snapshot store: one immutable DuckDB file per import, `<data>/snapshots/<id>.duckdb`.
+
+A snapshot is written to a temporary file in the same folder and renamed into place only when
+complete, so a reader never sees half a snapshot. Once in place it is only opened read-only.
+"""
+from __future__ import annotations
+
+import functools
+import os
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Callable, Mapping
+
+import duckdb
+import pandas as pd
+
+from . import rules
+from .timeutil import now_local
+
+SCHEMA_SQL = (Path(__file__).with_name("schema.sql")).read_text(encoding="utf-8")
+SNAPSHOT_ID_RE = re.compile(r"^[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$")
+CATALOGUE_TABLES = ("subject", "trait", "expectation")
+# Functions run on the finished temporary file before the rename (derived summaries, issue 4).
+_AFTER_WRITE_HOOKS: list[Callable[[duckdb.DuckDBPyConnection], None]] = []
+
+
+class SnapshotError(Exception):
+    """A snapshot cannot be found, read or written; the message names it."""
+
+
+@dataclass(frozen=True)
+class SnapshotInfo:
+    snapshot_id: str
+    school_year: str
+    taken_at: datetime
+    source: str
+    created_at: datetime
+    created_by: str | None
+    note: str | None
+    path: Path
+
+
+@functools.cache
+def table_columns() -> dict[str, tuple[str, ...]]:
+    """Table name → column names, in contract order, read from schema.sql itself."""
+    con = duckdb.connect(":memory:")
+    con.execute(SCHEMA_SQL)
+    rows = con.execute(
+        "SELECT table_name, column_name FROM information_schema.columns "
+        "ORDER BY table_name, ordinal_position").fetchall()
+    con.close()
+    out: dict[str, list[str]] = {}
+    for table, column in rows:
+        out.setdefault(table, []).append(column)
+    return {t: tuple(c) for t, c in out.items()}
+
+
+def snapshots_dir(data_dir: Path | str) -> Path:
+    return Path(data_dir) / "snapshots"
+
+
+def snapshot_path(data_dir: Path | str, snapshot_id: str) -> Path:
+    if not SNAPSHOT_ID_RE.match(snapshot_id or ""):
+        raise SnapshotError(f"Mã bản chụp không hợp lệ: {snapshot_id!r}")
+    return snapshots_dir(data_dir) / f"{snapshot_id}.duckdb"
+
+
+def new_snapshot_id(taken_at: datetime) -> str:
+    return f"{taken_at:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+
+
+def catalogue_frames() -> dict[str, pd.DataFrame]:
+    """The rule catalogues every snapshot carries."""
+    subject = pd.DataFrame([(s.code, s.name_vi, s.name_en, s.kind) for s in rules.SUBJECTS],
+                           columns=table_columns()["subject"])
+    trait = pd.DataFrame([(t.code, t.group, t.name_vi, t.name_en) for t in rules.TRAITS],
+                         columns=table_columns()["trait"])
+    expectation = pd.DataFrame(
+        [(e.grade, e.period, e.item_type, e.item_code, e.needs_level, e.needs_score, e.optional)
+         for e in rules.all_expectations()], columns=table_columns()["expectation"])
+    return {"subject": subject, "trait": trait, "expectation": expectation}
+
+
+def register_after_write(hook: Callable[[duckdb.DuckDBPyConnection], None]) -> None:
+    if hook not in _AFTER_WRITE_HOOKS:
+        _AFTER_WRITE_HOOKS.append(hook)
+
+
+def write_snapshot(
+    data_dir: Path | str,
+    tables: Mapping[str, pd.DataFrame],
+    *,
+    school_year: str,
+    taken_at: datetime,
+    source: str,
+    created_by: str | None = None,
+    note: str | None = None,
+    files: pd.DataFrame | None = None,
+    snapshot_id: str | None = None,
+) -> SnapshotInfo:
+    """Write a complete snapshot atomically and return its info.
+
+    `tables` holds DataFrames for the contract's data tables (missing ones are written empty;
+    missing columns are NULL). The catalogues and the `snapshot` row are added here.
+    """
+    rules.parse_school_year(school_year)
+    if source not in ("import", "demo"):
+        raise ValueError(f"source must be import or demo, got {source!r}")
+    columns = table_columns()
+    unknown = set(tables) - set(columns) - {"snapshot", "snapshot_file"}
+    if unknown:
+        raise ValueError(f"unknown snapshot tables: {sorted(unknown)}")
+    snapshot_id = snapshot_id or new_snapshot_id(taken_at)
+    created_at = now_local()
+    final = snapshot_path(data_dir, snapshot_id)
+    if final.exists():
+        raise SnapshotError(f"Bản chụp {snapshot_id} đã tồn tại")
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.parent / f".tmp-{snapshot_id}-{os.getpid()}.duckdb"
+    frames = dict(catalogue_frames())
+    frames.update({k: v for k, v in tables.items() if k not in CATALOGUE_TABLES})
+    frames["snapshot"] = pd.DataFrame(
+        [(snapshot_id, school_year, taken_at, source, created_at, created_by, note)],
+        columns=columns["snapshot"])
+    if files is not None:
+        frames["snapshot_file"] = files
+    try:
+        con = duckdb.connect(str(tmp))
+        try:
+            con.execute(SCHEMA_SQL)
+            for table, cols in columns.items():
+                df = frames.get(table)
+                if df is None or df.empty:
+                    continue
+                extra = set(df.columns) - set(cols)
+                if extra:
+                    raise ValueError(f"table {table} has unknown columns {sorted(extra)}")
+                df = df.reindex(columns=list(cols))
+                con.register("incoming", df)
+                quoted = ", ".join(f'"{c}"' for c in cols)
+                con.execute(f'INSERT INTO "{table}" ({quoted}) SELECT {quoted} FROM incoming')
+                con.unregister("incoming")
+            for hook in _AFTER_WRITE_HOOKS:
+                hook(con)
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        _fsync(tmp)
+        os.replace(tmp, final)
+        _fsync(final.parent)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        Path(str(tmp) + ".wal").unlink(missing_ok=True)
+        raise
+    return SnapshotInfo(snapshot_id, school_year, taken_at, source, created_at, created_by,
+                        note, final)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def connect(data_dir: Path | str, snapshot_id: str) -> duckdb.DuckDBPyConnection:
+    """Open a snapshot read-only."""
+    path = snapshot_path(data_dir, snapshot_id)
+    if not path.exists():
+        raise SnapshotError(f"Không tìm thấy bản chụp {snapshot_id} trong {path.parent}")
+    try:
+        return duckdb.connect(str(path), read_only=True)
+    except duckdb.Error as exc:
+        raise SnapshotError(f"Không đọc được bản chụp {snapshot_id}: {exc}") from exc
+
+
+@functools.lru_cache(maxsize=4096)
+def _read_info(path: str, mtime_ns: int, size: int) -> SnapshotInfo:
+    con = duckdb.connect(path, read_only=True)
+    try:
+        row = con.execute(
+            "SELECT snapshot_id, school_year, taken_at, source, created_at, created_by, note "
+            "FROM snapshot").fetchone()
+    finally:
+        con.close()
+    if row is None:
+        raise SnapshotError(f"{path}: thiếu dòng snapshot")
+    return SnapshotInfo(*row, path=Path(path))
+
+
+def list_snapshots(data_dir: Path | str) -> tuple[list[SnapshotInfo], list[tuple[Path, str]]]:
+    """All readable snapshots, oldest first, and the unreadable files with the reason."""
+    good: list[SnapshotInfo] = []
+    bad: list[tuple[Path, str]] = []
+    folder = snapshots_dir(data_dir)
+    if not folder.is_dir():
+        return good, bad
+    for path in sorted(folder.glob("*.duckdb")):
+        if path.name.startswith(".tmp-") or not SNAPSHOT_ID_RE.match(path.stem):
+            continue
+        try:
+            st = path.stat()
+            info = _read_info(str(path), st.st_mtime_ns, st.st_size)
+            if info.snapshot_id != path.stem:
+                raise SnapshotError("tên tệp khác mã trong tệp")
+            good.append(info)
+        except (duckdb.Error, SnapshotError, OSError) as exc:
+            bad.append((path, str(exc).splitlines()[0]))
+    good.sort(key=lambda s: (s.taken_at, s.created_at))
+    return good, bad
+
+
+def latest_snapshot(data_dir: Path | str, school_year: str | None = None) -> SnapshotInfo | None:
+    snaps, _ = list_snapshots(data_dir)
+    if school_year:
+        snaps = [s for s in snaps if s.school_year == school_year]
+    return snaps[-1] if snaps else None
+
+
+def get_snapshot(data_dir: Path | str, snapshot_id: str) -> SnapshotInfo:
+    path = snapshot_path(data_dir, snapshot_id)
+    if not path.exists():
+        raise SnapshotError(f"Không tìm thấy bản chụp {snapshot_id}")
+    try:
+        st = path.stat()
+        return _read_info(str(path), st.st_mtime_ns, st.st_size)
+    except duckdb.Error as exc:
+        raise SnapshotError(f"Không đọc được bản chụp {snapshot_id}: {exc}") from exc
+
+
+def read_tables(data_dir: Path | str, snapshot_id: str) -> dict[str, pd.DataFrame]:
+    """Every data table of a snapshot as DataFrames (used to build the next one from it)."""
+    con = connect(data_dir, snapshot_id)
+    try:
+        return {t: con.execute(f'SELECT * FROM "{t}"').df() for t in table_columns()
+                if t not in CATALOGUE_TABLES and t != "snapshot"}
+    finally:
+        con.close()

@@ -1,0 +1,166 @@
+"""The only module of the library that imports Streamlit: shared page furniture.
+
+Pages call these helpers so that language, the chosen snapshot and school, cached queries and
+the data-age line work the same everywhere.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from . import config, queries, rules, snapshots
+from .i18n import fmt_datetime, t
+from .timeutil import now_local
+
+
+def lang() -> str:
+    return "en" if st.session_state.get("lang") == "en" else "vi"
+
+
+def tr(key: str, **params: object) -> str:
+    return t(key, lang(), **params)
+
+
+def data_dir() -> Path:
+    return config.data_dir()
+
+
+def language_switch() -> None:
+    choice = st.sidebar.radio(
+        "Ngôn ngữ / Language", ["Tiếng Việt", "English"], horizontal=True,
+        index=1 if lang() == "en" else 0, key="lang_radio")
+    st.session_state["lang"] = "en" if choice == "English" else "vi"
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def _cached_query(data_path: str, snapshot_id: str, name: str, params: tuple) -> pd.DataFrame:
+    # Snapshots never change once written, so (snapshot id, query, parameters) is a safe key.
+    con = queries.prepare(snapshots.connect(data_path, snapshot_id))
+    try:
+        return queries.run(con, name, **dict(params))
+    finally:
+        con.close()
+
+
+def query(snapshot: snapshots.SnapshotInfo, name: str, **params: object) -> pd.DataFrame:
+    return _cached_query(str(snapshot.path.parent.parent), snapshot.snapshot_id, name,
+                         tuple(sorted(params.items())))
+
+
+def snapshots_available() -> list[snapshots.SnapshotInfo]:
+    good, _ = snapshots.list_snapshots(data_dir())
+    return good
+
+
+def pick_snapshot() -> snapshots.SnapshotInfo | None:
+    """The snapshot chosen in the sidebar (kept in the URL as ?snapshot=); latest by default."""
+    snaps = snapshots_available()
+    if not snaps:
+        st.info(tr("ui.no_snapshot"))
+        return None
+    ids = [s.snapshot_id for s in reversed(snaps)]
+    wanted = st.query_params.get("snapshot")
+    index = ids.index(wanted) if wanted in ids else 0
+    by_id = {s.snapshot_id: s for s in snaps}
+    chosen = st.sidebar.selectbox(
+        tr("ui.snapshot"), ids, index=index,
+        format_func=lambda i: f"{fmt_datetime(by_id[i].taken_at)} · {by_id[i].school_year}"
+                              + (f" · {tr('ui.latest')}" if i == ids[0] else ""))
+    if chosen != ids[0]:
+        st.query_params["snapshot"] = chosen
+    elif "snapshot" in st.query_params:
+        del st.query_params["snapshot"]
+    return by_id[chosen]
+
+
+def pick_school(snapshot: snapshots.SnapshotInfo) -> pd.Series | None:
+    schools = query(snapshot, "schools")
+    if schools.empty:
+        st.warning(tr("ui.no_school"))
+        return None
+    if len(schools) == 1:
+        return schools.iloc[0]
+    ids = list(schools["school_id"])
+    wanted = st.query_params.get("school")
+    chosen = st.sidebar.selectbox(
+        tr("ui.school"), ids, index=ids.index(wanted) if wanted in ids else 0,
+        format_func=lambda i: schools.set_index("school_id").loc[i, "name"])
+    st.query_params["school"] = chosen
+    return schools[schools["school_id"] == chosen].iloc[0]
+
+
+def pick_period(default: str) -> str:
+    wanted = st.query_params.get("period", default)
+    periods = list(rules.PERIODS)
+    names = rules.PERIOD_NAMES_EN if lang() == "en" else rules.PERIOD_NAMES_VI
+    chosen = st.sidebar.selectbox(
+        tr("ui.period"), periods, index=periods.index(wanted) if wanted in periods else 0,
+        format_func=lambda p: f"{names[p]} ({p})")
+    st.query_params["period"] = chosen
+    return chosen
+
+
+def data_age(snapshot: snapshots.SnapshotInfo, now: datetime | None = None) -> str:
+    """'Dữ liệu lúc 08/01/2027 17:00 (2 ngày trước)': every page says how old its data is."""
+    now = now or now_local()
+    delta = now - snapshot.taken_at
+    if delta.total_seconds() < 0:
+        age = tr("ui.age_future")
+    elif delta.days >= 1:
+        age = tr("ui.age_days", days=delta.days)
+    else:
+        age = tr("ui.age_hours", hours=int(delta.total_seconds() // 3600))
+    return tr("ui.data_as_of", when=fmt_datetime(snapshot.taken_at), age=age)
+
+
+def show_data_age(snapshot: snapshots.SnapshotInfo) -> None:
+    st.caption(data_age(snapshot))
+    if snapshot.source == "demo":
+        st.caption(tr("ui.demo_data"))
+
+
+def current_roles() -> frozenset[str]:
+    return frozenset(st.session_state.get("roles", ()))
+
+
+def guard(page_key: str) -> None:
+    """Stop the page unless the signed-in user's role may see it (checked in every page)."""
+    from . import access
+
+    if not access.allowed(page_key, current_roles()):
+        st.warning(tr("ui.sign_in_required"))
+        st.stop()
+
+
+def table(df: pd.DataFrame, columns: dict[str, str]) -> None:
+    """Show a table with translated headers and numbers in the user's style."""
+    from .i18n import fmt_number, fmt_percent
+
+    shown = df[list(columns)].copy()
+    for col in shown.columns:
+        if col in ("completion", "ratio", "share"):
+            shown[col] = [fmt_percent(v, lang()) if pd.notna(v) else "–" for v in shown[col]]
+        elif pd.api.types.is_integer_dtype(shown[col]) and col not in ("grade",):
+            shown[col] = [fmt_number(v, lang()) for v in shown[col]]
+    shown.columns = [tr(k) for k in columns.values()]
+    st.dataframe(shown, hide_index=True, width="stretch")
+
+
+def user_name() -> str | None:
+    return st.session_state.get("username")
+
+
+def problem_table(problems: list) -> pd.DataFrame:
+    """Problems as rows naming file, sheet, row and column, in the user's language."""
+    from .i18n import t as translate
+
+    return pd.DataFrame([{
+        tr("problem.col_file"): p.file,
+        tr("problem.col_sheet"): p.sheet or "",
+        tr("problem.col_row"): "" if p.row is None else str(p.row),
+        tr("problem.col_column"): p.column or "",
+        tr("problem.col_message"): translate("problem." + p.code, lang(), **p.params),
+    } for p in problems])
