@@ -1,17 +1,24 @@
-"""Entry point: sign-in, then the menu built from the user's role (`streamlit run app.py`)."""
+"""Entry point: sign-in, then the menu built from the user's role (`streamlit run app.py`).
+
+Kept short before st.navigation (no hashing, no data reads) so a refreshed sub-page keeps its
+URL. Signed out, every page is registered hidden and each page's own guard shows the sign-in
+form: a deep link then lands on its page after sign-in instead of on the default page.
+"""
 import streamlit as st
 
 from csdl import access, ui
 
 st.set_page_config(page_title="Giám sát CSDL ngành", page_icon=":material/fact_check:",
                    layout="wide")
-ui.language_switch()
-
-# Placeholder until sign-in lands: every visitor is treated as the principal, and says so.
-st.session_state["roles"] = ("principal",)
-st.sidebar.warning(ui.tr("ui.no_login_placeholder"))
-
+ui.restore_session()
+roles = ui.current_roles()
+specs = access.pages_for(roles) if roles else list(access.PAGES)
 pages = [st.Page(f"pages/{spec.key}.py", title=ui.tr(spec.title_key), icon=spec.icon,
-                 url_path=spec.key, default=(i == 0))
-         for i, spec in enumerate(access.pages_for(ui.current_roles()))]
-st.navigation(pages).run()
+                 url_path=spec.key, default=(i == 0)) for i, spec in enumerate(specs)]
+navigation = st.navigation(pages, position="sidebar" if roles else "hidden")
+ui.language_switch()
+if roles:
+    st.sidebar.caption(ui.tr("auth.signed_in_as", name=st.session_state.get("name", ""),
+                             role=", ".join(ui.tr("role." + r) for r in sorted(roles))))
+    ui.sign_out_button()
+navigation.run()

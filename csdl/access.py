@@ -18,6 +18,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("overview", "page.overview", ":material/dashboard:",
              ("principal", "vice_principal", "admin", "viewer")),
     PageSpec("data", "page.data", ":material/upload_file:", ("principal", "admin")),
+    PageSpec("users", "page.users", ":material/group:", ("principal", "admin")),
 )
 PAGE_BY_KEY = {p.key: p for p in PAGES}
 

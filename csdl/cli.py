@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import argparse
+import getpass
+import os
 import sys
 from datetime import date
 from pathlib import Path
 
-from . import config, ingest, queries, rules, snapshots
+from . import auth, config, queries, rules, snapshots
+from .access import ROLES
 from .i18n import fmt_number, fmt_percent, t
 from .problems import ImportRefused
 from .timeutil import parse_iso
@@ -38,13 +41,33 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("snapshots", help="list the snapshots")
     _add_common(p)
+
+    users = sub.add_parser("users", help="manage the app's accounts")
+    users_sub = users.add_subparsers(dest="users_command", required=True)
+    p = users_sub.add_parser("add")
+    p.add_argument("username")
+    p.add_argument("--role", required=True, choices=ROLES)
+    p.add_argument("--name", required=True)
+    p.add_argument("--password-env", help="read the password from this environment variable")
+    _add_common(p)
+    p = users_sub.add_parser("list")
+    _add_common(p)
+    for command in ("disable", "enable"):
+        p = users_sub.add_parser(command)
+        p.add_argument("username")
+        _add_common(p)
+    p = users_sub.add_parser("reset-password")
+    p.add_argument("username")
+    p.add_argument("--password-env")
+    _add_common(p)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     data_dir = config.data_dir(args.data)
-    handler = {"import": cmd_import, "demo": cmd_demo, "snapshots": cmd_snapshots}[args.command]
+    handler = {"import": cmd_import, "demo": cmd_demo, "snapshots": cmd_snapshots,
+               "users": cmd_users}[args.command]
     try:
         return handler(args, data_dir)
     except snapshots.SnapshotError as exc:
@@ -53,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_import(args: argparse.Namespace, data_dir: Path) -> int:
+    from . import ingest
+
     lang = args.lang
     missing = [f for f in args.files if not f.is_file()]
     if missing:
@@ -116,6 +141,7 @@ def cmd_demo(args: argparse.Namespace, data_dir: Path) -> int:
     from . import demo
 
     infos = demo.make_demo(data_dir, seed=args.seed, as_of=args.as_of, schools=args.schools)
+    auth.ensure_demo_users(data_dir)
     print(t("cli.demo_done", args.lang, count=len(infos), folder=data_dir))
     last = infos[-1]
     for school_id in demo.school_ids(args.schools):
@@ -130,4 +156,41 @@ def cmd_snapshots(args: argparse.Namespace, data_dir: Path) -> int:
         print(f"{s.snapshot_id},{s.school_year},{s.taken_at.isoformat()},{s.source},{(s.note or '').replace(',', ';')}")
     for path, reason in bad:
         print(t("cli.bad_snapshot", args.lang, path=path, reason=reason), file=sys.stderr)
+    return 0
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    if args.password_env:
+        value = os.environ.get(args.password_env)
+        if value is None:
+            raise auth.AuthError("cli.no_password_env", var=args.password_env)
+        return value
+    first = getpass.getpass(t("cli.password_prompt", args.lang))
+    if getpass.getpass(t("cli.password_again", args.lang)) != first:
+        raise auth.AuthError("cli.passwords_differ")
+    return first
+
+
+def cmd_users(args: argparse.Namespace, data_dir: Path) -> int:
+    lang, actor = args.lang, "cli"
+    try:
+        if args.users_command == "add":
+            auth.add_user(data_dir, args.username, args.role, args.name, _read_password(args), actor)
+            print(t("cli.user_added", lang, username=args.username.strip().lower()))
+        elif args.users_command == "list":
+            print("username,name,role,disabled,demo")
+            for u in auth.list_users(data_dir):
+                print(f"{u.username},{u.name},{'+'.join(u.roles)},{int(u.disabled)},{int(u.demo)}")
+        elif args.users_command == "disable":
+            auth.disable_user(data_dir, args.username, actor)
+            print(t("cli.user_disabled", lang, username=args.username))
+        elif args.users_command == "enable":
+            auth.enable_user(data_dir, args.username, actor)
+            print(t("cli.user_enabled", lang, username=args.username))
+        elif args.users_command == "reset-password":
+            auth.reset_password(data_dir, args.username, _read_password(args), actor)
+            print(t("cli.password_reset", lang, username=args.username))
+    except auth.AuthError as exc:
+        print(t(exc.key, lang, **exc.params), file=sys.stderr)
+        return 2
     return 0

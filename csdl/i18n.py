@@ -116,6 +116,43 @@ _UI: dict[str, tuple[str, str]] = {
 - **Teaching assignments** and **facilities**: use the app's templates (buttons below), fill them in and upload.
 
 The app recognises each file from its contents; no renaming needed. You may import pieces over several days: a later import keeps what is there and replaces the new files' part. Give the right *download day*: progress is computed as of that time."""),
+    "page.users": ("Người dùng", "Users"),
+    "users.name": ("Họ tên", "Full name"),
+    "users.role": ("Vai trò", "Role"),
+    "users.state": ("Trạng thái", "State"),
+    "users.active": ("Đang dùng", "Active"),
+    "users.disabled": ("Đã khóa", "Disabled"),
+    "users.demo": ("Tài khoản mẫu", "Demo account"),
+    "users.add": ("Thêm tài khoản", "Add an account"),
+    "users.change": ("Khóa, mở, đặt lại mật khẩu", "Disable, enable, reset password"),
+    "users.disable": ("Khóa tài khoản", "Disable"),
+    "users.enable": ("Mở lại tài khoản", "Enable"),
+    "users.new_password": ("Mật khẩu mới", "New password"),
+    "users.reset": ("Đặt lại mật khẩu", "Reset password"),
+    "role.principal": ("Hiệu trưởng", "Principal"),
+    "role.vice_principal": ("Phó hiệu trưởng", "Vice-principal"),
+    "role.admin": ("Quản trị", "Administrator"),
+    "role.viewer": ("Màn hình họp", "Meeting screen"),
+    "auth.sign_in": ("Đăng nhập", "Sign in"),
+    "auth.username": ("Tên đăng nhập", "Username"),
+    "auth.password": ("Mật khẩu", "Password"),
+    "auth.sign_in_button": ("Đăng nhập", "Sign in"),
+    "auth.sign_out": ("Đăng xuất", "Sign out"),
+    "auth.welcome": ("Xin chào {name}", "Welcome, {name}"),
+    "auth.signed_in_as": ("Đang đăng nhập: {name} ({role})", "Signed in: {name} ({role})"),
+    "auth.bad_credentials": ("Sai tên đăng nhập hoặc mật khẩu.", "Wrong username or password."),
+    "auth.locked": ("Tài khoản tạm khóa do nhập sai mật khẩu nhiều lần; thử lại sau {until}.",
+                    "Too many wrong passwords: this username is locked until {until}."),
+    "auth.demo_accounts": ("Trường mẫu — tài khoản dùng thử:", "Demo school — trial accounts:"),
+    "auth.no_users": ("Chưa có tài khoản nào. Tạo tài khoản đầu tiên trên máy chủ bằng lệnh:\n\n`.venv/bin/python -m csdl users add TEN_DANG_NHAP --role principal --name \"Họ tên\"`",
+                      "No account yet. Create the first one on the server with:\n\n`.venv/bin/python -m csdl users add USERNAME --role principal --name \"Full name\"`"),
+    "auth.password_too_short": ("Mật khẩu phải có ít nhất {n} ký tự.", "The password must have at least {n} characters."),
+    "auth.bad_username": ("Tên đăng nhập gồm 3–32 chữ thường không dấu, số, dấu chấm, gạch nối hoặc gạch dưới.",
+                          "A username has 3–32 lower-case letters, digits, dots, hyphens or underscores."),
+    "auth.bad_role": ("Vai trò {role} không có; chọn một trong: {roles}.", "No role {role}; choose one of: {roles}."),
+    "auth.name_required": ("Cần họ tên.", "A full name is required."),
+    "auth.user_exists": ("Tên đăng nhập {username} đã có.", "Username {username} already exists."),
+    "auth.no_such_user": ("Không có tài khoản {username}.", "No account {username}."),
     # command line
     "cli.no_such_file": ("Không có tệp: {path}", "No such file: {path}"),
     "cli.import_refused": ("Không nhập: {count} lỗi, chưa ghi gì.",
@@ -128,6 +165,14 @@ The app recognises each file from its contents; no renaming needed. You may impo
                            "  {period}: {entered} values entered, {completion} complete"),
     "cli.demo_done": ("Đã tạo trường mẫu: {count} bản chụp trong {folder}",
                       "Demo school made: {count} snapshots in {folder}"),
+    "cli.no_password_env": ("Biến môi trường {var} không có.", "Environment variable {var} is not set."),
+    "cli.password_prompt": ("Mật khẩu: ", "Password: "),
+    "cli.password_again": ("Nhập lại mật khẩu: ", "Password again: "),
+    "cli.passwords_differ": ("Hai lần nhập mật khẩu không khớp.", "The two passwords differ."),
+    "cli.user_added": ("Đã tạo tài khoản {username}.", "Account {username} created."),
+    "cli.user_disabled": ("Đã khóa tài khoản {username}.", "Account {username} disabled."),
+    "cli.user_enabled": ("Đã mở lại tài khoản {username}.", "Account {username} enabled."),
+    "cli.password_reset": ("Đã đặt lại mật khẩu cho {username}.", "Password of {username} reset."),
     "cli.bad_snapshot": ("Bỏ qua bản chụp hỏng {path}: {reason}", "Skipped unreadable snapshot {path}: {reason}"),
     # import as a whole (csdl/ingest.py)
     "problem.no_files": ("Chưa chọn tệp nào để nhập.", "No file was given to import."),
@@ -150,6 +195,82 @@ The app recognises each file from its contents; no renaming needed. You may impo
 
 # --- problems found while reading files (csdl/readers.py); keys are "problem.<code>" ---
 _PROBLEMS: dict[str, tuple[str, str]] = {
+    # structural (errors: the import is refused)
+    "file_empty": ("Tệp rỗng, không có dữ liệu", "The file is empty"),
+    "file_unreadable": ("Không đọc được tệp ({reason})", "The file cannot be read ({reason})"),
+    "not_spreadsheet": (
+        "Tệp không phải bảng tính Excel (.xls, .xlsx) hay CSV; có thể chỉ bị đổi đuôi tên",
+        "The file is not an Excel (.xls, .xlsx) or CSV spreadsheet; maybe only its extension "
+        "was changed"),
+    "kind_unknown": (
+        "Không nhận ra loại tệp: không thấy dòng tiêu đề của tệp kết quả (KQHT), danh sách học "
+        "sinh, danh sách cán bộ, phân công chuyên môn hay cơ sở vật chất",
+        "Unknown kind of file: no header row of a results (KQHT), student list, staff list, "
+        "assignments or facilities file"),
+    "column_missing": ("Thiếu cột bắt buộc \"{header}\" ở dòng tiêu đề",
+                       "Required column \"{header}\" is missing from the header row"),
+    "period_conflict": (
+        "Tệp ghi thời điểm {stated} nhưng đang nhập cho thời điểm {hint}",
+        "The file states period {stated} but is being imported for period {hint}"),
+    "period_unknown": (
+        "Không xác định được thời điểm đánh giá: tệp không ghi và chưa chọn khi nhập",
+        "The assessment period is unknown: the file does not state it and none was chosen"),
+    "duplicate_student": (
+        "Mã học sinh {id} trùng với dòng {first_row} nhưng khác họ tên ({first_name} / {name})",
+        "Student code {id} repeats row {first_row} with another name ({first_name} / {name})"),
+    "duplicate_staff": (
+        "Mã cán bộ {id} trùng với dòng {first_row} nhưng khác họ tên ({first_name} / {name})",
+        "Staff code {id} repeats row {first_row} with another name ({first_name} / {name})"),
+    # bad cells and rows (warnings: the rest of the file is imported)
+    "duplicate_row": ("Mã {id} đã có ở dòng {first_row}: bỏ qua dòng lặp",
+                      "Code {id} already on row {first_row}: repeated row skipped"),
+    "column_unknown": ("Không nhận ra cột \"{header}\": bỏ qua",
+                       "Unknown column \"{header}\": ignored"),
+    "column_duplicate": ("Cột \"{header}\" lặp lại: chỉ dùng cột đầu tiên",
+                         "Column \"{header}\" repeats: only the first one is used"),
+    "student_code_missing": ("Học sinh {name} không có mã học sinh: bỏ qua kết quả",
+                             "Student {name} has no student code: results skipped"),
+    "student_code_generated": (
+        "Học sinh {name} chưa có mã học sinh: dùng mã tạm {id}",
+        "Student {name} has no student code yet: temporary code {id} used"),
+    "staff_code_missing": ("Cán bộ {name} không có mã cán bộ: bỏ qua",
+                           "Staff member {name} has no staff code: skipped"),
+    "grade_not_stated": (
+        "Tệp không ghi khối: khối lấy theo lớp của từng học sinh",
+        "The file does not state its grade: each student's grade comes from the class"),
+    "grade_unknown": ("Khối \"{value}\" không hợp lệ", "Invalid grade \"{value}\""),
+    "level_unknown": ("Mức đạt \"{value}\" không hợp lệ: coi như chưa nhập",
+                      "Unknown level \"{value}\": treated as not entered"),
+    "score_not_number": ("Điểm \"{value}\" không phải số: coi như chưa nhập",
+                         "Score \"{value}\" is not a number: treated as not entered"),
+    "score_not_integer": ("Điểm {value} không phải số nguyên: coi như chưa nhập",
+                          "Score {value} is not a whole number: treated as not entered"),
+    "score_out_of_range": ("Điểm {value} ngoài khoảng 1–10: coi như chưa nhập",
+                           "Score {value} is outside 1–10: treated as not entered"),
+    "score_zero": ("Điểm 0: vẫn lưu, nhưng hệ thống CSDL ngành chỉ nhận điểm 1–10",
+                   "Score 0: stored, but the sector database accepts only 1–10"),
+    "date_invalid": ("Ngày \"{value}\" không hợp lệ (cần dd/mm/yyyy)",
+                     "Invalid date \"{value}\" (expected dd/mm/yyyy)"),
+    "gender_unknown": ("Giới tính \"{value}\" không hợp lệ (Nam/Nữ)",
+                       "Invalid gender \"{value}\" (Nam/Nữ)"),
+    "classification_unknown": (
+        "Xếp loại \"{value}\" không hợp lệ (HTXS, HTT, HT, CHT)",
+        "Unknown classification \"{value}\" (HTXS, HTT, HT, CHT)"),
+    "flag_unknown": ("Giá trị \"{value}\" không hợp lệ (đánh dấu x hoặc để trống)",
+                     "Invalid value \"{value}\" (mark x or leave blank)"),
+    "number_invalid": ("Số \"{value}\" không hợp lệ", "Invalid number \"{value}\""),
+    "choice_unknown": ("Giá trị \"{value}\" không hợp lệ (chọn một trong: {choices})",
+                       "Invalid value \"{value}\" (choose one of: {choices})"),
+    "subject_unknown": ("Không nhận ra môn học \"{value}\": bỏ qua dòng",
+                        "Unknown subject \"{value}\": row skipped"),
+    "class_missing": ("Thiếu mã lớp: bỏ qua dòng", "Class code missing: row skipped"),
+    "homeroom_conflict": (
+        "Lớp {class_id} có hai giáo viên chủ nhiệm ({first}, {second}): giữ {first}",
+        "Class {class_id} has two homeroom teachers ({first}, {second}): {first} kept"),
+    "room_type_missing": ("Thiếu loại phòng: bỏ qua dòng", "Room type missing: row skipped"),
+    "working_exceeds_quantity": (
+        "Số đang dùng được ({working}) lớn hơn số lượng ({quantity})",
+        "Working count ({working}) exceeds the quantity ({quantity})"),
 }
 
 TABLE: dict[str, tuple[str, str]] = {**_UI, **{f"problem.{k}": v for k, v in _PROBLEMS.items()}}

@@ -123,13 +123,87 @@ def show_data_age(snapshot: snapshots.SnapshotInfo) -> None:
 
 
 def current_roles() -> frozenset[str]:
-    return frozenset(st.session_state.get("roles", ()))
+    if not st.session_state.get("authentication_status"):
+        return frozenset()
+    return frozenset(st.session_state.get("roles") or ())
+
+
+def is_demo() -> bool:
+    latest = snapshots.latest_snapshot(data_dir())
+    return latest is not None and latest.source == "demo"
+
+
+def _authenticator():
+    """streamlit-authenticator over the enabled accounts; cheap (no hashing), made each run
+    because its cookie component must render in the run that uses it."""
+    import streamlit_authenticator as stauth
+
+    from . import auth
+
+    config = auth.load_config(data_dir())
+    cookie = config["cookie"]
+    return stauth.Authenticate(auth.authenticator_credentials(data_dir(), is_demo()),
+                               cookie["name"], cookie["key"], float(cookie["expiry_days"]),
+                               auto_hash=False, login_sleep_time=0)
+
+
+def restore_session() -> None:
+    """Sign the visitor in from a valid cookie (signed with our key, not expired, enabled user)."""
+    from streamlit_authenticator.utilities import LoginError
+
+    st.session_state.setdefault("logout", None)
+    try:
+        _authenticator().login(location="unrendered")
+    except LoginError:  # a cookie for an account that is disabled or gone
+        for key in ("authentication_status", "username", "name", "roles"):
+            st.session_state.pop(key, None)
+
+
+def sign_in_form() -> None:
+    """Our own form, so the lockout is checked before the password; the library issues the cookie."""
+    from . import auth
+
+    st.subheader(tr("auth.sign_in"))
+    with st.form("sign_in"):
+        username = st.text_input(tr("auth.username"), autocomplete="username")
+        password = st.text_input(tr("auth.password"), type="password",
+                                 autocomplete="current-password")
+        submitted = st.form_submit_button(tr("auth.sign_in_button"), type="primary")
+    if submitted:
+        try:
+            user = auth.sign_in(data_dir(), username, password, demo_allowed=is_demo())
+        except auth.AuthError as exc:
+            st.error(tr(exc.key, **exc.params))
+        else:
+            st.session_state.update(authentication_status=True, username=user.username,
+                                    name=user.name, roles=list(user.roles), logout=None)
+            _authenticator().cookie_controller.set_cookie()
+            st.success(tr("auth.welcome", name=user.name))
+            st.rerun()
+    users = auth.list_users(data_dir())
+    if is_demo():
+        st.info(tr("auth.demo_accounts") + "\n\n" + "\n".join(
+            f"- `{u}` / `{pw}` — {tr('role.' + role)}" for u, role, _, pw in auth.DEMO_ACCOUNTS))
+    elif not users:
+        st.warning(tr("auth.no_users"))
+
+
+def sign_out_button() -> None:
+    if st.sidebar.button(tr("auth.sign_out"), key="sign_out"):
+        from . import records
+
+        records.audit(data_dir(), user_name(), "sign_out")
+        _authenticator().logout(location="unrendered")
+        st.rerun()
 
 
 def guard(page_key: str) -> None:
     """Stop the page unless the signed-in user's role may see it (checked in every page)."""
     from . import access
 
+    if not st.session_state.get("authentication_status"):
+        sign_in_form()
+        st.stop()
     if not access.allowed(page_key, current_roles()):
         st.warning(tr("ui.sign_in_required"))
         st.stop()

@@ -104,7 +104,7 @@ with tab_snapshots:
 
 with tab_guide:
     st.markdown(ui.tr("data.guide"))
-    for kind in readers.TEMPLATE_KINDS:
+    for kind in readers.TEMPLATES:
         st.download_button(ui.tr(f"data.template_{kind}"), readers.blank_template(kind),
                            file_name=ui.tr(f"data.template_file_{kind}"),
                            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

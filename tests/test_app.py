@@ -1,32 +1,74 @@
-"""Every page runs through Streamlit's AppTest on a small snapshot, without exception."""
+"""Every page through Streamlit's AppTest: runs for every role allowed, refused to every other."""
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from csdl import access
+from csdl.access import ROLES
 from csdl.config import REPO_ROOT as ROOT
+
+ALLOWED = [(p.key, r) for p in access.PAGES for r in ROLES if r in p.roles]
+REFUSED = [(p.key, r) for p in access.PAGES for r in ROLES if r not in p.roles]
 
 
 @pytest.fixture
-def app(small_snapshot, monkeypatch):
+def data_env(small_snapshot, monkeypatch):
     data_dir, _ = small_snapshot
     monkeypatch.setenv("CSDL_DATA_DIR", str(data_dir))
-    return AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
+    return data_dir
 
 
-def test_overview_shows_school_age_and_completion(app):
-    app.query_params["school"] = "S1"
-    app.query_params["period"] = "CK1"
-    app.run()
-    assert not app.exception
-    assert any("Trường Tiểu học Thử" in s.value for s in app.subheader)
-    assert any("Dữ liệu lúc 08/01/2027 17:00" in c.value for c in app.caption)
-    metric = app.metric[0]
-    assert metric.value == "6,5%"  # (7 + 2) / (71 + 68), counts worked out in test_queries
+def signed_in(script: str, role: str | None) -> AppTest:
+    at = AppTest.from_file(str(ROOT / script), default_timeout=30)
+    if role:
+        at.session_state["authentication_status"] = True
+        at.session_state["username"] = f"test_{role}"
+        at.session_state["name"] = "Người thử"
+        at.session_state["roles"] = [role]
+    return at
 
 
-@pytest.mark.parametrize("page", [p.key for p in access.PAGES])
-def test_every_page_runs(app, page):
-    app.run()
-    app.switch_page(f"pages/{page}.py")
-    app.run()
-    assert not app.exception, app.exception
+def texts(at: AppTest) -> str:
+    parts = [e.value for kind in ("title", "subheader", "markdown", "caption", "info", "warning",
+                                  "error", "success") for e in getattr(at, kind)]
+    parts += [str(m.value) + str(m.label) for m in at.metric]
+    parts += [df.value.to_string() for df in at.dataframe]
+    return "\n".join(str(p) for p in parts)
+
+
+def test_overview_shows_school_age_and_completion(data_env):
+    at = signed_in("app.py", "principal")
+    at.query_params["school"] = "S1"
+    at.query_params["period"] = "CK1"
+    at.run()
+    assert not at.exception, at.exception
+    assert any("Trường Tiểu học Thử" in s.value for s in at.subheader)
+    assert any("Dữ liệu lúc 08/01/2027 17:00" in c.value for c in at.caption)
+    assert at.metric[0].value == "6,5%"  # (7 + 2) / (71 + 68), counts worked out in test_queries
+
+
+@pytest.mark.parametrize("page,role", REFUSED)
+def test_navigation_leaves_out_refused_pages(data_env, page, role):
+    at = signed_in("app.py", role).run()
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page(f"pages/{page}.py")
+
+
+@pytest.mark.parametrize("page,role", ALLOWED)
+def test_page_runs_for_allowed_role(data_env, page, role):
+    at = signed_in("app.py", role).run()
+    at.switch_page(f"pages/{page}.py").run()
+    assert not at.exception, at.exception
+    assert not any(w.value.startswith("Vui lòng đăng nhập") for w in at.warning)
+
+
+@pytest.mark.parametrize("page,role", REFUSED + [(p.key, None) for p in access.PAGES])
+def test_page_refused_when_run_directly(data_env, page, role):
+    # The page script itself checks the role: opened on its own, as by a deep link.
+    at = signed_in(f"pages/{page}.py", role).run()
+    assert not at.exception, at.exception
+    shown = texts(at)
+    assert "Trường Tiểu học Thử" not in shown and "Nguyễn An" not in shown
+    if role is None:
+        assert at.text_input and at.text_input[0].label == "Tên đăng nhập"
+    else:
+        assert any(w.value.startswith("Vui lòng đăng nhập") for w in at.warning)

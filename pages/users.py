@@ -1,0 +1,62 @@
+"""Người dùng: the app's accounts — list, add, disable or enable, reset a password."""
+import pandas as pd
+import streamlit as st
+
+from csdl import auth, ui
+from csdl.access import ROLES
+
+ui.guard("users")
+st.title(ui.tr("page.users"))
+data_dir = ui.data_dir()
+actor = ui.user_name()
+
+
+def report(action, *args, done_key: str) -> None:
+    try:
+        action(data_dir, *args, actor)
+    except auth.AuthError as exc:
+        st.error(ui.tr(exc.key, **exc.params))
+    else:
+        st.success(ui.tr(done_key, username=args[0]))
+
+
+users = auth.list_users(data_dir)
+st.dataframe(pd.DataFrame([{
+    ui.tr("auth.username"): u.username,
+    ui.tr("users.name"): u.name,
+    ui.tr("users.role"): ", ".join(ui.tr("role." + r) for r in u.roles),
+    ui.tr("users.state"): ui.tr("users.disabled") if u.disabled else ui.tr("users.active"),
+    ui.tr("users.demo"): "✓" if u.demo else "",
+} for u in users]), hide_index=True, width="stretch")
+
+add_tab, change_tab = st.tabs([ui.tr("users.add"), ui.tr("users.change")])
+with add_tab, st.form("add_user", clear_on_submit=True):
+    username = st.text_input(ui.tr("auth.username"))
+    name = st.text_input(ui.tr("users.name"))
+    role = st.selectbox(ui.tr("users.role"), ROLES, format_func=lambda r: ui.tr("role." + r))
+    password = st.text_input(ui.tr("auth.password"), type="password",
+                             help=ui.tr("auth.password_too_short", n=auth.MIN_PASSWORD_LENGTH))
+    if st.form_submit_button(ui.tr("users.add"), type="primary"):
+        try:
+            auth.add_user(data_dir, username, role, name, password, actor)
+        except auth.AuthError as exc:
+            st.error(ui.tr(exc.key, **exc.params))
+        else:
+            st.success(ui.tr("cli.user_added", username=username.strip().lower()))
+            st.rerun()
+
+with change_tab:
+    names = [u.username for u in users]
+    if not names:
+        st.info(ui.tr("auth.no_users"))
+    else:
+        chosen = st.selectbox(ui.tr("auth.username"), names, key="change_user")
+        c1, c2 = st.columns(2)
+        if c1.button(ui.tr("users.disable"), disabled=chosen == actor):
+            report(auth.disable_user, chosen, done_key="cli.user_disabled")
+        if c2.button(ui.tr("users.enable")):
+            report(auth.enable_user, chosen, done_key="cli.user_enabled")
+        with st.form("reset_password", clear_on_submit=True):
+            new_password = st.text_input(ui.tr("users.new_password"), type="password")
+            if st.form_submit_button(ui.tr("users.reset")):
+                report(auth.reset_password, chosen, new_password, done_key="cli.password_reset")
