@@ -11,6 +11,7 @@ from csdl import access, ui
 st.set_page_config(page_title="Giám sát CSDL ngành", page_icon=":material/fact_check:",
                    layout="wide")
 ui.restore_session()
+ui.issue_pending_cookie()
 roles = ui.current_roles()
 specs = access.pages_for(roles) if roles else list(access.PAGES)
 pages = [st.Page(f"pages/{spec.key}.py", title=ui.tr(spec.title_key), icon=spec.icon,

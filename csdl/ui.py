@@ -133,18 +133,23 @@ def is_demo() -> bool:
     return latest is not None and latest.source == "demo"
 
 
-def _authenticator():
-    """streamlit-authenticator over the enabled accounts; cheap (no hashing), made each run
-    because its cookie component must render in the run that uses it."""
+def _authenticator(fresh: bool = False):
+    """streamlit-authenticator over the enabled accounts: made once per script run (fresh=True
+    in app.py) so a disabled account is dropped at once; cheap, no hashing. Its cookie
+    component may be drawn only once per run, hence the reuse within the run."""
     import streamlit_authenticator as stauth
 
     from . import auth
 
+    if not fresh and "_authenticator" in st.session_state:
+        return st.session_state["_authenticator"]
     config = auth.load_config(data_dir())
     cookie = config["cookie"]
-    return stauth.Authenticate(auth.authenticator_credentials(data_dir(), is_demo()),
-                               cookie["name"], cookie["key"], float(cookie["expiry_days"]),
-                               auto_hash=False, login_sleep_time=0)
+    authenticator = stauth.Authenticate(
+        auth.authenticator_credentials(data_dir(), is_demo()), cookie["name"], cookie["key"],
+        float(cookie["expiry_days"]), auto_hash=False, login_sleep_time=0)
+    st.session_state["_authenticator"] = authenticator
+    return authenticator
 
 
 def restore_session() -> None:
@@ -153,10 +158,19 @@ def restore_session() -> None:
 
     st.session_state.setdefault("logout", None)
     try:
-        _authenticator().login(location="unrendered")
+        _authenticator(fresh=True).login(location="unrendered")
     except LoginError:  # a cookie for an account that is disabled or gone
         for key in ("authentication_status", "username", "name", "roles"):
             st.session_state.pop(key, None)
+
+
+def issue_pending_cookie() -> None:
+    """Set or delete the sign-in cookie in the first full run after sign-in or sign-out: the
+    cookie component must finish drawing, which a rerun in the same run would cut short."""
+    if st.session_state.pop("_cookie_pending", False) and st.session_state.get("authentication_status"):
+        _authenticator().cookie_controller.set_cookie()
+    if st.session_state.pop("_cookie_delete_pending", False):
+        _authenticator().cookie_controller.delete_cookie()
 
 
 def sign_in_form() -> None:
@@ -176,10 +190,9 @@ def sign_in_form() -> None:
             st.error(tr(exc.key, **exc.params))
         else:
             st.session_state.update(authentication_status=True, username=user.username,
-                                    name=user.name, roles=list(user.roles), logout=None)
-            _authenticator().cookie_controller.set_cookie()
-            st.success(tr("auth.welcome", name=user.name))
-            st.rerun()
+                                    name=user.name, roles=list(user.roles), logout=None,
+                                    _cookie_pending=True)
+            st.rerun()  # rebuild the menu for the role; the cookie is set in that run
     users = auth.list_users(data_dir())
     if is_demo():
         st.info(tr("auth.demo_accounts") + "\n\n" + "\n".join(
@@ -193,7 +206,19 @@ def sign_out_button() -> None:
         from . import records
 
         records.audit(data_dir(), user_name(), "sign_out")
-        _authenticator().logout(location="unrendered")
+        _authenticator().authentication_controller.logout()
+        st.session_state["_cookie_delete_pending"] = True
+        st.rerun()
+
+
+def _leave_pages_directory_mode() -> None:
+    """On a fresh server Streamlit serves pages/*.py directly (its older multipage mode) until
+    some session has run app.py's st.navigation. Switch the server to st.navigation and rerun
+    through app.py, so a deep link gets the app's menu and sign-in like any other visit."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
         st.rerun()
 
 
@@ -201,6 +226,7 @@ def guard(page_key: str) -> None:
     """Stop the page unless the signed-in user's role may see it (checked in every page)."""
     from . import access
 
+    _leave_pages_directory_mode()
     if not st.session_state.get("authentication_status"):
         sign_in_form()
         st.stop()

@@ -1,0 +1,1196 @@
+"""Readers for the files a school has in hand (DOMAIN.md §4) and the project's own templates.
+
+`read_file` never raises for bad input. Everything it finds is in `ParsedFile.problems`:
+errors are structural (the import is refused) and name file, sheet, row and column; warnings
+are bad cells, stored as not entered and kept in `ParsedFile.invalid` with their cell.
+
+Columns are found by their header text (compared with `fold`), never by position, and only the
+columns listed in this module are read: personal ID numbers, parents, phones, addresses,
+salary and insurance numbers never leave the file (data minimisation, Nghị định 13/2023).
+"""
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import io
+import math
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+import python_calamine
+import xlsxwriter
+
+from . import rules
+from .parsed import ParsedFile
+from .problems import ERROR, WARNING, ImportRefused, Problem, column_letter
+from .text import fold, nfc
+
+# --- the project's own templates (README and the "blank template" download use these) ---------
+HOMEROOM_SUBJECT = "Chủ nhiệm"  # the "subject" of a homeroom row in the assignments template
+ASSIGNMENT_SHEET = "Phân công chuyên môn"
+ASSIGNMENT_COLUMNS = ("Mã lớp", "Tên lớp", "Khối", "Môn học", "Mã cán bộ", "Họ tên giáo viên")
+ASSIGNMENT_EXAMPLE = ("4A1", "4A1", 4, "Toán", "GV001", "Nguyễn Thị Lan")
+ROOM_SHEET = "Phòng"
+ROOM_COLUMNS = ("Mã phòng", "Điểm trường", "Loại phòng", "Kiểu công trình", "Diện tích (m2)",
+                "Tình trạng")
+ROOM_EXAMPLE = ("P101", "Điểm chính", "Phòng học", "Kiên cố", 48, "Tốt")
+EQUIPMENT_SHEET = "Thiết bị"
+EQUIPMENT_COLUMNS = ("Thiết bị", "Số lượng", "Đang dùng được")
+EQUIPMENT_EXAMPLE = ("Máy chiếu", 10, 9)
+CONSTRUCTION_TYPES = ("Kiên cố", "Bán kiên cố", "Tạm")
+ROOM_CONDITIONS = ("Tốt", "Cần sửa chữa", "Hỏng")
+# Suggested room types (TT13/2020 norms); the template accepts any other text too.
+ROOM_TYPES = ("Phòng học", "Phòng Âm nhạc", "Phòng Mĩ thuật", "Phòng Tin học",
+              "Phòng Ngoại ngữ", "Thư viện", "Phòng họp", "Phòng y tế", "Kho",
+              "Nhà vệ sinh học sinh nam", "Nhà vệ sinh học sinh nữ", "Nhà vệ sinh giáo viên")
+# kind → its sheets as (sheet name, header row, example row)
+TEMPLATES: dict[str, tuple[tuple[str, tuple[str, ...], tuple[object, ...]], ...]] = {
+    "assignments": ((ASSIGNMENT_SHEET, ASSIGNMENT_COLUMNS, ASSIGNMENT_EXAMPLE),),
+    "facilities": ((ROOM_SHEET, ROOM_COLUMNS, ROOM_EXAMPLE),
+                   (EQUIPMENT_SHEET, EQUIPMENT_COLUMNS, EQUIPMENT_EXAMPLE)),
+}
+
+OLE2_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")  # legacy .xls
+ZIP_MAGIC = b"PK\x03\x04"  # .xlsx (and .ods)
+TEXT_SUFFIXES = (".csv", ".txt")
+HEADER_SCAN_ROWS = 40  # title rows above a header are a handful; catalogue sheets are skipped
+_EXCEL_EPOCH = date(1899, 12, 30)
+_SERIAL_MIN, _SERIAL_MAX = 20000, 60000  # Excel day numbers ≈ 1954–2064 (DOMAIN.md §4)
+
+
+# --- loading --------------------------------------------------------------------------------
+@dataclass
+class Sheet:
+    """One worksheet as raw cell values: text NFC-normalised, '' for an empty cell."""
+
+    name: str  # '' for a CSV file
+    rows: list[list[object]]
+    merged: list[tuple[int, int, int, int]] = field(default_factory=list)  # r0, c0, r1, c1 (0-based, inclusive)
+
+    def cell(self, row: int, col: int) -> object:
+        if 0 <= row < len(self.rows) and 0 <= col < len(self.rows[row]):
+            return self.rows[row][col]
+        return ""
+
+    @property
+    def width(self) -> int:
+        return max((len(r) for r in self.rows), default=0)
+
+
+def load_sheets(path: Path, display_name: str) -> list[Sheet]:
+    """Every worksheet of a .xls/.xlsx/.csv file, its format recognised by content.
+
+    Raises ImportRefused with one problem when the file is empty or not a spreadsheet.
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ImportRefused([Problem(display_name, "file_unreadable",
+                                     params={"reason": exc.strerror or str(exc)})]) from exc
+    return _sheets_from_bytes(data, path.suffix.lower(), display_name)
+
+
+def _sheets_from_bytes(data: bytes, suffix: str, name: str) -> list[Sheet]:
+    if not data.strip():
+        raise ImportRefused([Problem(name, "file_empty")])
+    if data.startswith(OLE2_MAGIC) or data.startswith(ZIP_MAGIC):
+        sheets = _workbook_sheets(data, name)
+    elif suffix in TEXT_SUFFIXES:
+        sheets = [_csv_sheet(data, name)]
+    else:  # e.g. a text or HTML file renamed .xls
+        raise ImportRefused([Problem(name, "not_spreadsheet")])
+    if not any(_nonblank(row) for sheet in sheets for row in sheet.rows):
+        raise ImportRefused([Problem(name, "file_empty")])
+    return sheets
+
+
+def _workbook_sheets(data: bytes, name: str) -> list[Sheet]:
+    try:
+        book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+        sheets = []
+        for meta in book.sheets_metadata:
+            if meta.typ != python_calamine.SheetTypeEnum.WorkSheet:
+                continue
+            raw = book.get_sheet_by_name(meta.name)
+            rows = [[nfc(v) if isinstance(v, str) else v for v in row]
+                    for row in raw.to_python(skip_empty_area=False)]
+            merged = [(r0, c0, r1, c1) for (r0, c0), (r1, c1) in raw.merged_cell_ranges or ()]
+            sheets.append(Sheet(meta.name, rows, merged))
+        return sheets
+    except python_calamine.CalamineError as exc:
+        raise ImportRefused([Problem(name, "file_unreadable", params={"reason": str(exc)})]) from exc
+
+
+def _csv_sheet(data: bytes, name: str) -> Sheet:
+    text = _decode_text(data)
+    if text is None:
+        raise ImportRefused([Problem(name, "not_spreadsheet")])
+    delimiter = _sniff_delimiter(text)
+    rows = [[nfc(v) for v in row] for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
+    return Sheet("", rows)
+
+
+def _decode_text(data: bytes) -> str | None:
+    """UTF-8 (with or without BOM) or UTF-16 with BOM, else Windows-1258; None for binary."""
+    if data.startswith(codecs.BOM_UTF8):
+        encodings = ("utf-8-sig",)
+    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encodings = ("utf-16",)
+    elif b"\x00" in data:
+        return None
+    else:
+        encodings = ("utf-8", "cp1258")
+    for encoding in encodings:
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return None
+
+
+def _sniff_delimiter(text: str) -> str:
+    """The delimiter that splits some line into the most fields (title lines have one)."""
+    lines = [line for line in text.splitlines() if line.strip()][:HEADER_SCAN_ROWS]
+
+    def widest(delimiter: str) -> int:
+        return max((len(r) for r in csv.reader(lines, delimiter=delimiter)), default=0)
+
+    return max((";", ",", "\t"), key=widest)  # ties go to ';', Excel's choice with a decimal comma
+
+
+# --- cell values ------------------------------------------------------------------------------
+def _blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _nonblank(row: list[object]) -> bool:
+    return any(not _blank(v) for v in row)
+
+
+def _text(value: object) -> str:
+    """Display text of a cell: integral numbers without '.0', dates dd/mm/yyyy."""
+    if _blank(value):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (datetime, date)):
+        return value.strftime("%d/%m/%Y")
+    return nfc(value)
+
+
+def _number(value: object) -> float | None:
+    """A number from a cell; text may use the Vietnamese decimal comma (45,5)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        number = float(value)
+    else:
+        text = nfc(value).replace(" ", "")
+        if "," in text:
+            text = text.replace(".", "").replace(",", ".")
+        try:
+            number = float(text)
+        except ValueError:
+            return None
+    return number if math.isfinite(number) else None
+
+
+_DMY = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
+_YMD = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T].*)?$")
+
+
+def _date(value: object) -> date | None:
+    """dd/mm/yyyy text, ISO text, an Excel day number 20000–60000 or a date cell; else None."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    number = _number(value)
+    if number is not None:
+        if number.is_integer() and _SERIAL_MIN <= number <= _SERIAL_MAX:
+            return _EXCEL_EPOCH + timedelta(days=int(number))
+        return None
+    text = nfc(value)
+    for pattern, order in ((_DMY, (3, 2, 1)), (_YMD, (1, 2, 3))):
+        match = pattern.match(text)
+        if match:
+            try:
+                return date(*(int(match.group(i)) for i in order))
+            except ValueError:
+                return None
+    return None
+
+
+def _plain(value: object) -> str:
+    """Lower-case text without diacritics but with its spaces, for title patterns."""
+    text = unicodedata.normalize("NFD", nfc(value).replace("đ", "d").replace("Đ", "D"))
+    return "".join(ch for ch in text if unicodedata.category(ch) != "Mn").lower()
+
+
+def _is_total_row(row: list[object]) -> bool:
+    """'Tổng cộng', 'Cộng' … in the first filled cell (with diacritics: the surname Tống differs)."""
+    first = next((v for v in row if not _blank(v)), "")
+    return isinstance(first, str) and re.match(r"(tổng|cộng)\b", first.lower()) is not None
+
+
+# --- header matching -----------------------------------------------------------------------
+def _header_keys(value: object) -> list[str]:
+    """Keys a header cell may match: the whole text, and the text before a '(' note."""
+    text = _text(value)
+    keys = [fold(text), fold(text.split("(")[0])]
+    return [k for i, k in enumerate(keys) if k and k not in keys[:i]]
+
+
+class _Fields:
+    """Contract field → the header texts that name it (first text = the label in messages)."""
+
+    def __init__(self, **aliases: tuple[str, ...]):
+        self.labels = {name: texts[0] for name, texts in aliases.items()}
+        self._by_key: dict[str, str] = {}
+        for name, texts in aliases.items():
+            for text in texts:
+                self._by_key.setdefault(fold(text), name)
+
+    def field_of(self, value: object) -> str | None:
+        for key in _header_keys(value):
+            if key in self._by_key:
+                return self._by_key[key]
+        return None
+
+    def locate(self, row: list[object]) -> dict[str, int]:
+        """Field → the first column whose header names it."""
+        found: dict[str, int] = {}
+        for col, value in enumerate(row):
+            name = self.field_of(value)
+            if name is not None:
+                found.setdefault(name, col)
+        return found
+
+
+_RESULT_FIELDS = _Fields(
+    class_id=("Mã lớp",),
+    student_id=("Mã học sinh", "Mã HS"),
+    full_name=("Họ tên", "Họ và tên", "Họ tên học sinh"),
+    birth_date=("Ngày sinh",),
+    completed=("Hoàn thành chương trình lớp học", "Hoàn thành chương trình tiểu học",
+               "Hoàn thành chương trình"),
+    promoted=("Lên lớp",),
+    classification=("Xếp loại", "Xếp loại cuối năm"),
+    award=("Khen thưởng",),
+)
+_STUDENT_FIELDS = _Fields(
+    class_id=("Mã lớp",),
+    class_name=("Tên lớp", "Lớp"),
+    grade=("Khối", "Khối lớp"),
+    student_id=("Mã học sinh", "Mã HS"),
+    full_name=("Họ tên", "Họ và tên", "Họ tên học sinh"),
+    birth_date=("Ngày sinh",),
+    gender=("Giới tính",),
+    status=("Trạng thái HS", "Trạng thái học sinh", "Trạng thái"),
+    ethnicity=("Dân tộc",),
+    disability=("Loại khuyết tật", "Khuyết tật"),
+)
+_STAFF_FIELDS = _Fields(
+    staff_id=("Mã cán bộ", "Mã CB", "Mã giáo viên"),
+    full_name=("Họ tên", "Họ và tên", "Họ tên cán bộ"),
+    birth_date=("Ngày sinh",),
+    gender=("Giới tính",),
+    ethnicity=("Dân tộc",),  # recognises the file; not stored (the contract has no column)
+    status=("Trạng thái CB", "Trạng thái cán bộ", "Trạng thái"),
+    job_position=("Vị trí việc làm",),
+    position_group=("Nhóm chức vụ",),
+    staff_type=("Loại cán bộ",),
+    main_subject=("Môn dạy", "Môn dạy chính"),
+    contract_type=("Hình thức hợp đồng",),
+    rank_code=("Hạng chức danh", "Hạng chức danh nghề nghiệp", "Mã hạng chức danh"),
+    qualification=("Trình độ chuyên môn chính", "Trình độ chuyên môn"),
+    major=("Chuyên ngành", "Chuyên ngành đào tạo"),
+    standard_rating=("Đánh giá chuẩn nghề nghiệp", "Đánh giá chuẩn NN"),
+    sessions_count=("Số buổi dạy/ngày", "Số buổi dạy trên ngày", "Số buổi dạy"),
+    one_session=("Dạy 1 buổi/ngày", "Dạy 1 buổi"),
+    two_sessions=("Dạy 2 buổi/ngày", "Dạy 2 buổi"),
+)
+_ASSIGNMENT_FIELDS = _Fields(
+    class_id=(ASSIGNMENT_COLUMNS[0],),
+    class_name=(ASSIGNMENT_COLUMNS[1], "Lớp"),
+    grade=(ASSIGNMENT_COLUMNS[2],),
+    subject=(ASSIGNMENT_COLUMNS[3], "Môn"),
+    staff_id=(ASSIGNMENT_COLUMNS[4], "Mã giáo viên"),
+    staff_name=(ASSIGNMENT_COLUMNS[5], "Giáo viên"),
+)
+_ROOM_FIELDS = _Fields(
+    room_id=(ROOM_COLUMNS[0],), site=(ROOM_COLUMNS[1],), room_type=(ROOM_COLUMNS[2],),
+    construction=(ROOM_COLUMNS[3],), area_m2=(ROOM_COLUMNS[4], "Diện tích"),
+    condition=(ROOM_COLUMNS[5],),
+)
+_EQUIPMENT_FIELDS = _Fields(
+    item=(EQUIPMENT_COLUMNS[0], "Tên thiết bị"), quantity=(EQUIPMENT_COLUMNS[1],),
+    working=(EQUIPMENT_COLUMNS[2],),
+)
+# Header layouts a file may hold, with the matches needed to recognise one, in tie-break order.
+_LAYOUTS: dict[str, tuple[_Fields, int]] = {
+    "students": (_STUDENT_FIELDS, 3),
+    "staff": (_STAFF_FIELDS, 3),
+    "assignments": (_ASSIGNMENT_FIELDS, 3),
+    "rooms": (_ROOM_FIELDS, 3),
+    "equipment": (_EQUIPMENT_FIELDS, 2),
+}
+_REQUIRED = {
+    "results": ("student_id", "full_name"),
+    "students": ("student_id", "full_name"),
+    "staff": ("staff_id", "full_name"),
+    "assignments": ("class_id", "subject", "staff_id"),
+    "rooms": ("room_type",),
+    "equipment": ("item", "quantity"),
+}
+
+# Subject and trait names as files write them (fold key → code), with the known variants.
+_SUBJECT_VARIANTS = {
+    "NGOAINGU": ("Ngoại ngữ", "Tiếng Anh"),
+    "TIENGDT": ("Tiếng dân tộc",),
+    "LSDL": ("Lịch sử và Địa lý", "Lịch sử - Địa lí", "Lịch sử - Địa lý"),
+    "MITHUAT": ("Mỹ thuật",),
+    "TNXH": ("Tự nhiên - Xã hội",),
+}
+_TRAIT_VARIANTS = {"NLD_THAMMI": ("Thẩm mỹ",)}
+_SUBJECT_BY_NAME = {fold(s.name_vi): s.code for s in rules.SUBJECTS} | {
+    fold(v): code for code, names in _SUBJECT_VARIANTS.items() for v in names}
+_TRAIT_BY_NAME = {fold(t.name_vi): t.code for t in rules.TRAITS} | {
+    fold(v): code for code, names in _TRAIT_VARIANTS.items() for v in names}
+
+_SUBJECT_LEVELS = {"t": "T", "h": "H", "c": "C",
+                   "hoanthanhtot": "T", "hoanthanh": "H", "chuahoanthanh": "C"}
+_TRAIT_LEVELS = {"t": "T", "d": "Đ", "c": "C", "ccg": "C",
+                 "tot": "T", "dat": "Đ", "cancogang": "C"}
+_CLASSIFICATIONS = {"htxs": "HTXS", "htt": "HTT", "ht": "HT", "cht": "CHT",
+                    "hoanthanhxuatsac": "HTXS", "hoanthanhtot": "HTT", "hoanthanh": "HT",
+                    "chuahoanthanh": "CHT"}
+_FLAG_TRUE = {"x", "co", "1", "true"}
+_FLAG_FALSE = {"0", "khong", "false"}
+_LEFT_STATUSES = {"chuyendi", "thoihoc", "dachuyendi", "bohoc"}
+_GENDERS = {"nam": "Nam", "nu": "Nữ"}
+_HOMEROOM_KEYS = {fold(HOMEROOM_SUBJECT), "gvcn", "giaovienchunhiem"}
+_RANK_CODE = re.compile(r"V\.?\s*\d{2}\.\d{2}\.\d{2}")
+
+
+# --- problems -------------------------------------------------------------------------------
+class _Report:
+    """The problems and invalid cells of one file."""
+
+    def __init__(self, file: str):
+        self.file = file
+        self.problems: list[Problem] = []
+        self.invalid: list[dict] = []
+
+    def add(self, severity: str, code: str, sheet: Sheet | None = None, row0: int | None = None,
+            column: int | str | None = None, **params: object) -> None:
+        self.problems.append(Problem(
+            self.file, code, severity,
+            sheet=(sheet.name or None) if sheet is not None else None,
+            row=None if row0 is None else row0 + 1,
+            column=column_letter(column) if isinstance(column, int) else column,
+            params=params))
+
+    def error(self, code: str, sheet: Sheet | None = None, row0: int | None = None,
+              column: int | str | None = None, **params: object) -> None:
+        self.add(ERROR, code, sheet, row0, column, **params)
+
+    def warn(self, code: str, sheet: Sheet | None = None, row0: int | None = None,
+             column: int | str | None = None, **params: object) -> None:
+        self.add(WARNING, code, sheet, row0, column, **params)
+
+    def bad_cell(self, code: str, sheet: Sheet, row0: int, col: int, raw: object, *,
+                 item_code: str, student_id: str | None = None, period: str | None = None,
+                 **params: object) -> None:
+        """A cell that cannot be stored: warned, kept in invalid_value, stored as NULL."""
+        value = _text(raw)
+        self.warn(code, sheet, row0, col, value=value, **params)
+        self.invalid.append({
+            "source_file": self.file, "sheet": sheet.name or None, "row": row0 + 1,
+            "column": column_letter(col), "raw_value": value, "reason": code,
+            "student_id": student_id, "period": period, "item_code": item_code})
+
+    def missing_columns(self, kind: str, fields: _Fields, found: dict[str, int],
+                        sheet: Sheet, row0: int) -> bool:
+        """Error for each required column not found; True when all are there."""
+        missing = [f for f in _REQUIRED[kind] if f not in found]
+        for name in missing:
+            self.error("column_missing", sheet, row0, fields.labels[name],
+                       header=fields.labels[name])
+        return not missing
+
+
+# --- recognising the kind of file -----------------------------------------------------------
+@dataclass(frozen=True)
+class _Header:
+    layout: str  # "results" or a key of _LAYOUTS
+    sheet: Sheet
+    row: int  # 0-based
+    matches: int
+
+
+def _find_headers(sheets: list[Sheet]) -> list[_Header]:
+    """The best header row of every sheet that has one."""
+    found = []
+    for sheet in sheets:
+        best: _Header | None = None
+        for row0 in range(min(len(sheet.rows), HEADER_SCAN_ROWS)):
+            for candidate in _row_layouts(sheet, row0):
+                if best is None or candidate.matches > best.matches:
+                    best = candidate
+        if best is not None:
+            found.append(best)
+    return found
+
+
+def _row_layouts(sheet: Sheet, row0: int) -> list[_Header]:
+    row = sheet.rows[row0]
+    out = []
+    identity = _RESULT_FIELDS.locate(row)
+    if "student_id" in identity or "full_name" in identity:
+        names_below = sum(1 for v in sheet.rows[row0 + 1] if _item_names(v)) \
+            if row0 + 1 < len(sheet.rows) else 0
+        if names_below >= 3:  # a results header: subject / trait names on the next row
+            out.append(_Header("results", sheet, row0, 100 + names_below))
+    for layout, (fields, needed) in _LAYOUTS.items():
+        matches = len(fields.locate(row))
+        if matches >= needed:
+            out.append(_Header(layout, sheet, row0, matches))
+    return out
+
+
+def _item_names(value: object) -> bool:
+    return any(k in _SUBJECT_BY_NAME or k in _TRAIT_BY_NAME for k in _header_keys(value))
+
+
+# --- titles: period, grade, school year, school name ----------------------------------------
+_PERIOD_PHRASES = (
+    (re.compile(r"\bgiua\s*(?:(?:hoc\s*)?k[iy]|hk)\s*(?:ii|2)\b"), "GK2"),
+    (re.compile(r"\bgiua\s*(?:(?:hoc\s*)?k[iy]|hk)\s*(?:i|1)\b"), "GK1"),
+    (re.compile(r"\bcuoi\s*(?:(?:hoc\s*)?k[iy]|hk)\s*(?:ii|2)\b"), "CN"),
+    (re.compile(r"\bcuoi\s*(?:(?:hoc\s*)?k[iy]|hk)\s*(?:i|1)\b"), "CK1"),
+    (re.compile(r"\bcuoi\s*nam\b"), "CN"),
+)
+_PERIOD_TOKENS = {
+    **dict.fromkeys(("gk1", "ghk1", "gki", "ghki"), "GK1"),
+    **dict.fromkeys(("ck1", "chk1", "cki", "chki"), "CK1"),
+    **dict.fromkeys(("gk2", "ghk2", "gkii", "ghkii"), "GK2"),
+    **dict.fromkeys(("cn", "cuoinam", "ck2", "chk2", "ckii", "chkii"), "CN"),
+}
+_GRADE = re.compile(r"khoi[\s:_]*(?:lop\s*)?([1-5])(?:\s*(?:,|-|–|va|&|\+)?\s*([1-5]))?(?![0-9])")
+_SCHOOL_YEAR = re.compile(r"(20\d\d)\s*[-–/]\s*(20\d\d)")
+
+
+@dataclass(frozen=True)
+class _Stated:
+    value: object
+    row0: int | None = None  # where the file says it (None: in the file or sheet name)
+    col: int | None = None
+
+
+def _title_cells(sheet: Sheet, header_row: int) -> list[tuple[int, int, str]]:
+    return [(r, c, _text(v)) for r in range(header_row)
+            for c, v in enumerate(sheet.rows[r]) if not _blank(v)]
+
+
+def _period_in(text: str) -> str | None:
+    plain = _plain(text)
+    for pattern, period in _PERIOD_PHRASES:
+        if pattern.search(plain):
+            return period
+    for token in re.split(r"[^a-z0-9]+", plain):
+        if token in _PERIOD_TOKENS:
+            return _PERIOD_TOKENS[token]
+    return None
+
+
+def _stated(titles: list[tuple[int, int, str]], names: tuple[str, ...],
+            find: Callable[[str], object]) -> _Stated | None:
+    """The first value `find` sees in the title cells, then in the sheet and file names."""
+    for row0, col, text in titles:
+        value = find(text)
+        if value is not None:
+            return _Stated(value, row0, col)
+    for text in names:
+        value = find(text)
+        if value is not None:
+            return _Stated(value)
+    return None
+
+
+def _grades_in(text: str) -> tuple[int, ...] | None:
+    match = _GRADE.search(_plain(text))
+    if not match:
+        return None
+    return tuple(int(g) for g in match.groups() if g)
+
+
+def _school_year_in(titles: list[tuple[int, int, str]]) -> str | None:
+    for _, _, text in titles:
+        match = _SCHOOL_YEAR.search(text)
+        if match and int(match.group(2)) == int(match.group(1)) + 1:
+            return f"{match.group(1)}-{match.group(2)}"
+    return None
+
+
+def _school_name_in(titles: list[tuple[int, int, str]]) -> str | None:
+    for _, _, text in titles:
+        plain = _plain(text)
+        if re.match(r"(ten\s*)?truong\s*:", plain):  # "Tên trường: TH Kim Đồng"
+            return text.split(":", 1)[1].strip() or None
+        if plain.startswith("truong"):
+            return text
+    return None
+
+
+# --- results (KQHT) -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _ItemColumn:
+    col: int
+    item_type: str  # "subject" | "trait"
+    code: str
+    measure: str  # "level" | "score"
+
+
+def _header_grid(sheet: Sheet, row0: int) -> list[list[object]]:
+    """The three header rows with merged cells filled from their first cell."""
+    width = max([sheet.width] + [c1 + 1 for _, _, _, c1 in sheet.merged])
+    grid = [[sheet.cell(row0 + i, c) for c in range(width)] for i in range(3)]
+    for r0, c0, r1, c1 in sheet.merged:
+        value = sheet.cell(r0, c0)
+        for r in range(max(r0, row0), min(r1, row0 + 2) + 1):
+            for c in range(c0, c1 + 1):
+                grid[r - row0][c] = value
+    # Files without merge information (CSV, unmerged copies): carry names to the right.
+    group: object = ""
+    for c in range(width):
+        if c and _blank(grid[1][c]) and "diem" in fold(grid[2][c]):
+            grid[1][c] = grid[1][c - 1]
+        if not _blank(grid[0][c]):
+            group = grid[0][c] if _group_of(grid[0][c]) else ""
+        elif not _blank(grid[1][c]):
+            grid[0][c] = group
+    return grid
+
+
+def _group_of(value: object) -> str | None:
+    """The row-1 group a header cell names: 'subject', 'trait' or None."""
+    key = fold(value)
+    if "nangluc" in key or "phamchat" in key:
+        return "trait"
+    if "monhoc" in key or "hoatdong" in key:
+        return "subject"
+    return None
+
+
+def _map_item(value: object, group: str | None, measure: str,
+              subject_levels: set[str]) -> tuple[str, str] | None:
+    """(item_type, code) named by a row-2 cell in its group.
+
+    Khoa học, Công nghệ and Tin học are both subjects and specific competencies: the group
+    decides; without a group a score or the first level column is the subject's.
+    """
+    for key in _header_keys(value):
+        subject, trait = _SUBJECT_BY_NAME.get(key), _TRAIT_BY_NAME.get(key)
+        if group == "subject" and subject:
+            return "subject", subject
+        if group == "trait" and trait:
+            return "trait", trait
+        if group is None and (subject or trait):
+            if subject and (not trait or measure == "score" or subject not in subject_levels):
+                return "subject", subject
+            return "trait", trait
+    return None
+
+
+def _result_columns(sheet: Sheet, row0: int, report: _Report
+                    ) -> tuple[dict[str, int], list[_ItemColumn]]:
+    grid = _header_grid(sheet, row0)
+    identity: dict[str, int] = {}
+    items: list[_ItemColumn] = []
+    seen: set[tuple[str, str, str]] = set()
+    subject_levels: set[str] = set()
+    for col in range(len(grid[0])):
+        top, name, under = grid[0][col], grid[1][col], grid[2][col]
+        group = _group_of(top)
+        # Identity and year-end headers span the three rows, or sit under a group of their own.
+        field_name = _RESULT_FIELDS.field_of(top) or (
+            _RESULT_FIELDS.field_of(name) if group is None else None)
+        if field_name is not None:
+            identity.setdefault(field_name, col)
+            continue
+        if group is None and not _blank(top):
+            continue  # a column this reader does not use (notes, comments…)
+        measure = "score" if "diem" in fold(under) else "level"
+        item = (_map_item(name, group, measure, subject_levels)
+                or _map_item(under, group, "level", subject_levels))
+        if item is None:
+            if group is not None and not _blank(name):
+                report.warn("column_unknown", sheet, row0 + 1, col, header=_text(name))
+            continue
+        if item[0] == "subject" and measure == "level":
+            subject_levels.add(item[1])
+        if (*item, measure) in seen:
+            report.warn("column_duplicate", sheet, row0 + 1, col, header=_text(name))
+            continue
+        seen.add((*item, measure))
+        items.append(_ItemColumn(col, item[0], item[1], measure))
+    return identity, items
+
+
+def _grade_from_subjects(items: list[_ItemColumn]) -> tuple[int, ...]:
+    """Grades whose template has these subjects: decisive subjects only (DOMAIN.md §2)."""
+    subjects = {i.code for i in items if i.item_type == "subject"}
+    if subjects & {"LSDL", "KHOAHOC"}:
+        return (4, 5)
+    if "CONGNGHE" in subjects:
+        return (3,)
+    if "TNXH" in subjects:
+        return (1, 2)
+    return rules.GRADES
+
+
+def _read_results(header: _Header, display_name: str, period_hint: str | None,
+                  report: _Report, parsed: ParsedFile) -> None:
+    sheet, row0 = header.sheet, header.row
+    identity, items = _result_columns(sheet, row0, report)
+    if not report.missing_columns("results", _RESULT_FIELDS, identity, sheet, row0):
+        return
+    titles = _title_cells(sheet, row0)
+    names = (sheet.name, Path(display_name).stem)
+
+    stated_period = _stated(titles, names, _period_in)
+    if stated_period and period_hint and stated_period.value != period_hint:
+        report.error("period_conflict", sheet if stated_period.row0 is not None else None,
+                     stated_period.row0, stated_period.col,
+                     stated=stated_period.value, hint=period_hint)
+    period = stated_period.value if stated_period else period_hint
+    if period is None:
+        report.error("period_unknown", sheet)
+
+    stated_grades = _stated(titles, names, _grades_in)
+    grades = stated_grades.value if stated_grades else _grade_from_subjects(items)
+    grade = grades[0] if len(grades) == 1 else None
+    if stated_grades is None and grades != (1, 2) and grade is None:
+        report.warn("grade_not_stated", sheet)
+
+    roster, subject_rows, trait_rows, year_rows = [], {}, [], []
+    first_seen: dict[str, tuple[int, str]] = {}
+    code_col, name_col = identity["student_id"], identity["full_name"]
+    year_cols = {f: identity[f] for f in ("completed", "promoted", "classification", "award")
+                 if f in identity}
+    for r in range(row0 + 3, len(sheet.rows)):
+        row = sheet.rows[r]
+        if not _nonblank(row) or _is_total_row(row):
+            continue
+        student_id, name = _text(sheet.cell(r, code_col)), _text(sheet.cell(r, name_col))
+        if not student_id:
+            if name:
+                report.warn("student_code_missing", sheet, r, code_col, name=name)
+            continue
+        if not _first_occurrence(report, "duplicate_student", sheet, r, code_col, student_id,
+                                 name, first_seen):
+            continue
+        roster.append({
+            "class_id": _optional_text(sheet, r, identity.get("class_id")),
+            "student_id": student_id, "full_name": name or None,
+            "birth_date": _date_cell(report, sheet, r, identity.get("birth_date"), student_id),
+            "grade": grade})
+        for item in items:
+            raw = sheet.cell(r, item.col)
+            if _blank(raw):
+                continue
+            if item.measure == "score":
+                value = _score_cell(report, sheet, r, item.col, raw, student_id, period, item.code)
+            else:
+                value = _level_cell(report, sheet, r, item.col, raw, student_id, period, item)
+            if value is None:
+                continue
+            if item.item_type == "trait":
+                trait_rows.append({"student_id": student_id, "period": period,
+                                   "trait_code": item.code, "level": value})
+            else:
+                entry = subject_rows.setdefault((student_id, item.code), {
+                    "student_id": student_id, "period": period, "subject_code": item.code,
+                    "level": None, "score": None})
+                entry[item.measure] = value
+        if period == "CN" and any(not _blank(sheet.cell(r, c)) for c in year_cols.values()):
+            year_rows.append(_year_result(report, sheet, r, year_cols, student_id))
+
+    parsed.grade, parsed.period, parsed.rows = grade, period, len(roster)
+    parsed.tables = {
+        "roster": _frame(roster, ("class_id", "student_id", "full_name", "birth_date", "grade"),
+                         {"grade": "Int64"}),
+        "subject_result": _frame(list(subject_rows.values()),
+                                 ("student_id", "period", "subject_code", "level", "score"),
+                                 {"score": "Int64"}),
+        "trait_result": _frame(trait_rows, ("student_id", "period", "trait_code", "level")),
+    }
+    if period == "CN":
+        parsed.tables["year_result"] = _frame(
+            year_rows, ("student_id", "completed", "promoted", "classification", "award"),
+            {"completed": "boolean", "promoted": "boolean"})
+    parsed.summary = {
+        "students": len(roster),
+        "classes": len({r["class_id"] for r in roster if r["class_id"]}),
+        "entries": len(subject_rows) + len(trait_rows),
+        "grade": grade if grade is not None else
+        "–".join(map(str, grades)) if len(grades) == 2 else None,
+        "period": period,
+        "invalid": len(report.invalid),
+    }
+
+
+def _first_occurrence(report: _Report, code: str, sheet: Sheet, r: int, col: int, key: str,
+                      name: str, first_seen: dict[str, tuple[int, str]]) -> bool:
+    """True for the first row of a code; a repeat with another name is a structural error."""
+    if key not in first_seen:
+        first_seen[key] = (r, name)
+        return True
+    first_row, first_name = first_seen[key]
+    if fold(first_name) != fold(name):
+        report.error(code, sheet, r, col, id=key, first_row=first_row + 1,
+                     first_name=first_name, name=name)
+    else:
+        report.warn("duplicate_row", sheet, r, col, id=key, first_row=first_row + 1)
+    return False
+
+
+def _level_cell(report: _Report, sheet: Sheet, r: int, col: int, raw: object,
+                student_id: str, period: str | None, item: _ItemColumn) -> str | None:
+    table = _TRAIT_LEVELS if item.item_type == "trait" else _SUBJECT_LEVELS
+    level = table.get(fold(raw))
+    if level is None:
+        report.bad_cell("level_unknown", sheet, r, col, raw, item_code=item.code,
+                        student_id=student_id, period=period)
+    return level
+
+
+def _score_cell(report: _Report, sheet: Sheet, r: int, col: int, raw: object,
+                student_id: str, period: str | None, code: str) -> int | None:
+    number = _number(raw)
+    reason = ("score_not_number" if number is None
+              else "score_not_integer" if not number.is_integer()
+              else "score_out_of_range" if not 0 <= number <= rules.SCORE_MAX
+              else None)
+    if reason:
+        report.bad_cell(reason, sheet, r, col, raw, item_code=code,
+                        student_id=student_id, period=period)
+        return None
+    if number == 0:  # the sector upload refuses 0 but TT27 does not clearly: keep and flag
+        report.warn("score_zero", sheet, r, col, value="0")
+    return int(number)
+
+
+def _year_result(report: _Report, sheet: Sheet, r: int, cols: dict[str, int],
+                 student_id: str) -> dict:
+    out: dict[str, object] = {"student_id": student_id}
+    for flag in ("completed", "promoted"):
+        raw = sheet.cell(r, cols[flag]) if flag in cols else ""
+        key = fold(raw)
+        out[flag] = True if key in _FLAG_TRUE else False if _blank(raw) or key in _FLAG_FALSE \
+            else None
+        if out[flag] is None:
+            report.bad_cell("flag_unknown", sheet, r, cols[flag], raw, item_code=flag,
+                            student_id=student_id, period="CN")
+    raw = sheet.cell(r, cols["classification"]) if "classification" in cols else ""
+    out["classification"] = _CLASSIFICATIONS.get(fold(raw))
+    if out["classification"] is None and not _blank(raw):
+        report.bad_cell("classification_unknown", sheet, r, cols["classification"], raw,
+                        item_code="classification", student_id=student_id, period="CN")
+    out["award"] = _optional_text(sheet, r, cols.get("award"))
+    return out
+
+
+def _optional_text(sheet: Sheet, r: int, col: int | None) -> str | None:
+    return (_text(sheet.cell(r, col)) or None) if col is not None else None
+
+
+def _date_cell(report: _Report, sheet: Sheet, r: int, col: int | None,
+               owner_id: str | None) -> date | None:
+    if col is None or _blank(sheet.cell(r, col)):
+        return None
+    raw = sheet.cell(r, col)
+    value = _date(raw)
+    if value is None:
+        report.bad_cell("date_invalid", sheet, r, col, raw, item_code="birth_date",
+                        student_id=owner_id)
+    return value
+
+
+# --- student list (C1-HocSinh) ----------------------------------------------------------------
+def _grade_of_class(name: str) -> int | None:
+    """Primary class names start with their grade: 4A, 4A1, 4/1, Lớp 4A."""
+    match = re.match(r"(?:lop\s*)?([1-5])(?:[a-z/.\s-]|$)", _plain(name))
+    return int(match.group(1)) if match else None
+
+
+def _grade_cell(report: _Report, sheet: Sheet, r: int, col: int | None) -> int | None:
+    if col is None or _blank(sheet.cell(r, col)):
+        return None
+    raw = sheet.cell(r, col)
+    number = _number(raw)
+    if number is None or number not in rules.GRADES:
+        number = _grade_of_class(_text(raw))  # "Khối 4", "4A"
+    if number is None:
+        report.warn("grade_unknown", sheet, r, col, value=_text(raw))
+    return None if number is None else int(number)
+
+
+def _read_students(header: _Header, report: _Report, parsed: ParsedFile) -> None:
+    sheet, row0 = header.sheet, header.row
+    cols = _STUDENT_FIELDS.locate(sheet.rows[row0])
+    if not report.missing_columns("students", _STUDENT_FIELDS, cols, sheet, row0):
+        return
+    students, classes = [], {}
+    first_seen: dict[str, tuple[int, str]] = {}
+
+    def text(r: int, name: str) -> str:
+        return _text(sheet.cell(r, cols[name])) if name in cols else ""
+
+    for r in range(row0 + 1, len(sheet.rows)):
+        if not _nonblank(sheet.rows[r]) or _is_total_row(sheet.rows[r]):
+            continue
+        student_id, name = text(r, "student_id"), text(r, "full_name")
+        if not student_id and not name:
+            continue
+        class_name = text(r, "class_name")
+        class_id = text(r, "class_id") or class_name or None
+        birth = _date_cell(report, sheet, r, cols.get("birth_date"), student_id or None)
+        if not student_id:  # a new grade-1 student: stable until the sector assigns a code
+            digest = hashlib.sha256(
+                f"{class_id}|{fold(name)}|{birth}".encode()).hexdigest()[:10].upper()
+            student_id = f"TMP-{digest}"
+            report.warn("student_code_generated", sheet, r, cols["student_id"],
+                        name=name, id=student_id)
+        if not _first_occurrence(report, "duplicate_student", sheet, r, cols["student_id"],
+                                 student_id, name, first_seen):
+            continue
+        gender_raw = sheet.cell(r, cols["gender"]) if "gender" in cols else ""
+        gender = _GENDERS.get(fold(gender_raw))
+        if gender is None and not _blank(gender_raw):
+            report.bad_cell("gender_unknown", sheet, r, cols["gender"], gender_raw,
+                            item_code="gender", student_id=student_id)
+        status = text(r, "status")
+        students.append({
+            "student_id": student_id, "class_id": class_id, "full_name": name or None,
+            "birth_date": birth, "gender": gender, "ethnicity": text(r, "ethnicity") or None,
+            "disability": text(r, "disability") or None, "status": status or None,
+            "active": fold(status) not in _LEFT_STATUSES})
+        if class_id:
+            known = classes.setdefault(class_id, {"class_id": class_id, "class_name": None,
+                                                  "grade": None})
+            known["class_name"] = known["class_name"] or class_name or None
+            known["grade"] = (known["grade"] or _grade_cell(report, sheet, r, cols.get("grade"))
+                              or _grade_of_class(class_name or class_id))
+    parsed.rows = len(students)
+    parsed.tables = {
+        "student": _frame(students, ("student_id", "class_id", "full_name", "birth_date",
+                                     "gender", "ethnicity", "disability", "status", "active"),
+                          {"active": "boolean"}),
+        "class": _frame(list(classes.values()), ("class_id", "class_name", "grade"),
+                        {"grade": "Int64"}),
+    }
+    parsed.summary = {"students": len(students),
+                      "active": sum(1 for s in students if s["active"]),
+                      "classes": len(classes)}
+
+
+# --- staff list (CSDL_GiaoVien) ---------------------------------------------------------------
+_STAFF_TEXT = ("status", "job_position", "position_group", "staff_type", "main_subject",
+               "contract_type", "qualification", "major", "standard_rating")
+_STAFF_COLUMNS = ("staff_id", "full_name", "birth_date", "gender", "position_group",
+                "job_position", "staff_type", "main_subject", "contract_type", "rank_code",
+                "qualification", "major", "standard_rating", "sessions_per_day", "status")
+
+
+def _sessions(report: _Report, sheet: Sheet, r: int, cols: dict[str, int]) -> int | None:
+    """Sessions a day from 'Số buổi dạy/ngày' (1 or 2) or a 'Dạy 1|2 buổi/ngày' flag column."""
+    for name, when_true, when_false in (("sessions_count", None, None),
+                                        ("one_session", 1, 2), ("two_sessions", 2, 1)):
+        if name not in cols or _blank(sheet.cell(r, cols[name])):
+            continue
+        raw = sheet.cell(r, cols[name])
+        if when_true is None:
+            match = re.search(r"[12]", _text(raw))
+            value = int(match.group()) if match else None
+        else:
+            key = fold(raw)
+            value = when_true if key in _FLAG_TRUE else when_false if key in _FLAG_FALSE else None
+        if value is None:
+            report.bad_cell("number_invalid", sheet, r, cols[name], raw,
+                            item_code="sessions_per_day")
+        return value
+    return None
+
+
+def _read_staff(header: _Header, report: _Report, parsed: ParsedFile) -> None:
+    sheet, row0 = header.sheet, header.row
+    cols = _STAFF_FIELDS.locate(sheet.rows[row0])
+    if not report.missing_columns("staff", _STAFF_FIELDS, cols, sheet, row0):
+        return
+    staff = []
+    first_seen: dict[str, tuple[int, str]] = {}
+    for r in range(row0 + 1, len(sheet.rows)):
+        if not _nonblank(sheet.rows[r]) or _is_total_row(sheet.rows[r]):
+            continue
+        staff_id = _text(sheet.cell(r, cols["staff_id"]))
+        name = _text(sheet.cell(r, cols["full_name"]))
+        if not staff_id:
+            if name:
+                report.warn("staff_code_missing", sheet, r, cols["staff_id"], name=name)
+            continue
+        if not _first_occurrence(report, "duplicate_staff", sheet, r, cols["staff_id"],
+                                 staff_id, name, first_seen):
+            continue
+        row = {name_: _optional_text(sheet, r, cols.get(name_)) for name_ in _STAFF_TEXT}
+        gender_raw = sheet.cell(r, cols["gender"]) if "gender" in cols else ""
+        rank = _text(sheet.cell(r, cols["rank_code"])) if "rank_code" in cols else ""
+        rank_code = _RANK_CODE.search(rank)
+        row.update({
+            "staff_id": staff_id, "full_name": name or None,
+            "birth_date": _date_cell(report, sheet, r, cols.get("birth_date"), None),
+            "gender": _GENDERS.get(fold(gender_raw)),
+            "rank_code": re.sub(r"\s", "", rank_code.group()) if rank_code else rank or None,
+            "sessions_per_day": _sessions(report, sheet, r, cols)})
+        if row["gender"] is None and not _blank(gender_raw):
+            report.bad_cell("gender_unknown", sheet, r, cols["gender"], gender_raw,
+                            item_code="gender")
+        staff.append(row)
+    parsed.rows = len(staff)
+    parsed.tables = {"staff": _frame(staff, _STAFF_COLUMNS, {"sessions_per_day": "Int64"})}
+    parsed.summary = {"staff": len(staff)}
+
+
+# --- assignments (project template) ---------------------------------------------------------
+def _subject_code(value: object) -> str | None:
+    text = _text(value)
+    if text.upper() in rules.SUBJECT_BY_CODE:
+        return text.upper()
+    return next((_SUBJECT_BY_NAME[k] for k in _header_keys(text) if k in _SUBJECT_BY_NAME), None)
+
+
+def _read_assignments(header: _Header, report: _Report, parsed: ParsedFile) -> None:
+    sheet, row0 = header.sheet, header.row
+    cols = _ASSIGNMENT_FIELDS.locate(sheet.rows[row0])
+    if not report.missing_columns("assignments", _ASSIGNMENT_FIELDS, cols, sheet, row0):
+        return
+    assignments: dict[tuple, dict] = {}
+    classes: dict[str, dict] = {}
+
+    def text(r: int, name: str) -> str:
+        return _text(sheet.cell(r, cols[name])) if name in cols else ""
+
+    for r in range(row0 + 1, len(sheet.rows)):
+        if not _nonblank(sheet.rows[r]) or _is_total_row(sheet.rows[r]):
+            continue
+        class_id, subject_raw = text(r, "class_id"), sheet.cell(r, cols["subject"])
+        staff_id = text(r, "staff_id") or None
+        if not class_id:
+            report.warn("class_missing", sheet, r, cols["class_id"])
+            continue
+        known = classes.setdefault(class_id, {"class_id": class_id, "class_name": None,
+                                              "grade": None, "homeroom_staff_id": None})
+        known["class_name"] = known["class_name"] or text(r, "class_name") or None
+        known["grade"] = (known["grade"] or _grade_cell(report, sheet, r, cols.get("grade"))
+                          or _grade_of_class(known["class_name"] or class_id))
+        if fold(subject_raw) in _HOMEROOM_KEYS:
+            if known["homeroom_staff_id"] and staff_id and known["homeroom_staff_id"] != staff_id:
+                report.warn("homeroom_conflict", sheet, r, cols["staff_id"], class_id=class_id,
+                            first=known["homeroom_staff_id"], second=staff_id)
+            else:
+                known["homeroom_staff_id"] = known["homeroom_staff_id"] or staff_id
+            continue
+        code = _subject_code(subject_raw)
+        if code is None:
+            report.warn("subject_unknown", sheet, r, cols["subject"], value=_text(subject_raw))
+            continue
+        assignments.setdefault((staff_id, class_id, code), {
+            "staff_id": staff_id, "class_id": class_id, "subject_code": code})
+    parsed.rows = len(assignments)
+    parsed.tables = {
+        "assignment": _frame(list(assignments.values()), ("staff_id", "class_id", "subject_code")),
+        "class": _frame(list(classes.values()),
+                        ("class_id", "class_name", "grade", "homeroom_staff_id"),
+                        {"grade": "Int64"}),
+    }
+    parsed.summary = {"assignments": len(assignments), "classes": len(classes),
+                      "homerooms": sum(1 for c in classes.values() if c["homeroom_staff_id"])}
+
+
+# --- facilities (project template) ----------------------------------------------------------
+def _choice(report: _Report, sheet: Sheet, r: int, col: int | None, choices: tuple[str, ...],
+            item_code: str) -> str | None:
+    if col is None or _blank(sheet.cell(r, col)):
+        return None
+    raw = sheet.cell(r, col)
+    match = next((c for c in choices if fold(c) == fold(raw)), None)
+    if match is None:
+        report.bad_cell("choice_unknown", sheet, r, col, raw, item_code=item_code,
+                        choices=", ".join(choices))
+    return match
+
+
+def _amount(report: _Report, sheet: Sheet, r: int, col: int | None, item_code: str,
+            whole: bool) -> float | int | None:
+    if col is None or _blank(sheet.cell(r, col)):
+        return None
+    raw = sheet.cell(r, col)
+    number = _number(raw)
+    if number is None or number < 0 or (whole and not number.is_integer()):
+        report.bad_cell("number_invalid", sheet, r, col, raw, item_code=item_code)
+        return None
+    return int(number) if whole else number
+
+
+def _read_rooms(header: _Header, report: _Report) -> list[dict]:
+    sheet, row0 = header.sheet, header.row
+    cols = _ROOM_FIELDS.locate(sheet.rows[row0])
+    if not report.missing_columns("rooms", _ROOM_FIELDS, cols, sheet, row0):
+        return []
+    rooms = []
+    for r in range(row0 + 1, len(sheet.rows)):
+        if not _nonblank(sheet.rows[r]) or _is_total_row(sheet.rows[r]):
+            continue
+        room_type = _text(sheet.cell(r, cols["room_type"]))
+        if not room_type:
+            report.warn("room_type_missing", sheet, r, cols["room_type"])
+            continue
+        rooms.append({
+            "room_id": _optional_text(sheet, r, cols.get("room_id")),
+            "site": _optional_text(sheet, r, cols.get("site")),
+            "room_type": room_type,
+            "construction": _choice(report, sheet, r, cols.get("construction"),
+                                    CONSTRUCTION_TYPES, "construction"),
+            "area_m2": _amount(report, sheet, r, cols.get("area_m2"), "area_m2", whole=False),
+            "condition": _choice(report, sheet, r, cols.get("condition"), ROOM_CONDITIONS,
+                                 "condition")})
+    return rooms
+
+
+def _read_equipment(header: _Header, report: _Report) -> list[dict]:
+    sheet, row0 = header.sheet, header.row
+    cols = _EQUIPMENT_FIELDS.locate(sheet.rows[row0])
+    if not report.missing_columns("equipment", _EQUIPMENT_FIELDS, cols, sheet, row0):
+        return []
+    items = []
+    for r in range(row0 + 1, len(sheet.rows)):
+        if not _nonblank(sheet.rows[r]) or _is_total_row(sheet.rows[r]):
+            continue
+        item = _text(sheet.cell(r, cols["item"]))
+        if not item:
+            continue
+        quantity = _amount(report, sheet, r, cols["quantity"], "quantity", whole=True)
+        working = _amount(report, sheet, r, cols.get("working"), "working", whole=True)
+        if quantity is not None and working is not None and working > quantity:
+            report.warn("working_exceeds_quantity", sheet, r, cols["working"],
+                        working=working, quantity=quantity)
+        items.append({"item": item, "quantity": quantity, "working": working})
+    return items
+
+
+def _read_facilities(headers: list[_Header], report: _Report, parsed: ParsedFile) -> None:
+    rooms = [room for h in headers if h.layout == "rooms" for room in _read_rooms(h, report)]
+    equipment = [e for h in headers if h.layout == "equipment"
+                 for e in _read_equipment(h, report)]
+    parsed.rows = len(rooms) + len(equipment)
+    parsed.tables = {
+        "room": _frame(rooms, ("room_id", "site", "room_type", "construction", "area_m2",
+                               "condition"), {"area_m2": "Float64"}),
+        "equipment": _frame(equipment, ("item", "quantity", "working"),
+                            {"quantity": "Int64", "working": "Int64"}),
+    }
+    parsed.summary = {"rooms": len(rooms), "equipment": len(equipment)}
+
+
+# --- entry point ----------------------------------------------------------------------------
+def _frame(rows: list[dict], columns: tuple[str, ...],
+           dtypes: dict[str, str] | None = None) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=list(columns))
+    frame = frame.astype(object).where(frame.notna(), None)
+    return frame.astype(dtypes) if dtypes else frame
+
+
+def read_file(path: Path, display_name: str | None = None,
+              period_hint: str | None = None) -> ParsedFile:
+    """Read one file; its kind is recognised from its headers, never from its name.
+
+    `period_hint` (GK1|CK1|GK2|CN) is the period chosen at import, used for a results file
+    that does not state its own; a file stating another period is refused.
+    """
+    if period_hint is not None and period_hint not in rules.PERIODS:
+        raise ValueError(f"period_hint must be one of {rules.PERIODS}, got {period_hint!r}")
+    path = Path(path)
+    display_name = display_name or path.name
+    report = _Report(display_name)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        report.error("file_unreadable", reason=exc.strerror or str(exc))
+        return ParsedFile(display_name, "unknown", "", problems=report.problems)
+    parsed = ParsedFile(display_name, "unknown", hashlib.sha256(data).hexdigest())
+    try:
+        sheets = _sheets_from_bytes(data, path.suffix.lower(), display_name)
+    except ImportRefused as refused:
+        parsed.problems = refused.problems
+        return parsed
+
+    headers = _find_headers(sheets)
+    best = max(headers, key=lambda h: h.matches, default=None)
+    if best is None:
+        report.error("kind_unknown", sheets[0])
+    elif best.layout == "results":
+        parsed.kind = "results"
+        _read_results(best, display_name, period_hint, report, parsed)
+    elif best.layout == "students":
+        parsed.kind = "students"
+        _read_students(best, report, parsed)
+    elif best.layout == "staff":
+        parsed.kind = "staff"
+        _read_staff(best, report, parsed)
+    elif best.layout == "assignments":
+        parsed.kind = "assignments"
+        _read_assignments(best, report, parsed)
+    else:
+        parsed.kind = "facilities"
+        _read_facilities([h for h in headers if h.layout in ("rooms", "equipment")],
+                         report, parsed)
+    if best is not None:
+        titles = _title_cells(best.sheet, best.row)
+        parsed.school_year = _school_year_in(titles)
+        parsed.school_name = _school_name_in(titles)
+    parsed.problems, parsed.invalid = report.problems, report.invalid
+    return parsed
+
+
+def blank_template(kind: str) -> bytes:
+    """An .xlsx of the project's own template ("assignments" or "facilities"): headers and
+    one example row, with drop-down lists where the values are fixed."""
+    if kind not in TEMPLATES:
+        raise ValueError(f"no template for {kind!r}; choose from {sorted(TEMPLATES)}")
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    bold = book.add_format({"bold": True, "text_wrap": True, "bg_color": "#DDEBF7",
+                            "border": 1})
+    lists = {"Môn học": [s.name_vi for s in rules.SUBJECTS] + [HOMEROOM_SUBJECT],
+             "Loại phòng": list(ROOM_TYPES), "Kiểu công trình": list(CONSTRUCTION_TYPES),
+             "Tình trạng": list(ROOM_CONDITIONS)}
+    for sheet_name, columns, example in TEMPLATES[kind]:
+        sheet = book.add_worksheet(sheet_name)
+        sheet.write_row(0, 0, columns, bold)
+        sheet.write_row(1, 0, example)
+        sheet.set_column(0, len(columns) - 1, 20)
+        sheet.freeze_panes(1, 0)
+        for col, title in enumerate(columns):
+            if title in lists:  # a warning, not a stop: other room types are allowed
+                sheet.data_validation(1, col, 1000, col, {
+                    "validate": "list", "source": lists[title], "error_type": "information"})
+    book.close()
+    return buffer.getvalue()

@@ -1,0 +1,118 @@
+"""Sign-in, the page matrix, deep links, forged cookies, refresh and the lockout in a real browser."""
+import time
+
+import jwt
+import pytest
+from playwright.sync_api import Page, expect
+
+from csdl import access, auth
+from csdl.access import ROLES
+from csdl.i18n import t
+
+from .conftest import PASSWORDS, Server, make_data
+
+SCHOOL = "Trường Tiểu học Thử"
+
+
+def sign_in(page: Page, base: str, username: str, password: str, path: str = "") -> None:
+    page.goto(f"{base}/{path}")
+    page.get_by_label("Tên đăng nhập").fill(username)
+    page.get_by_label("Mật khẩu").fill(password)
+    page.get_by_role("button", name="Đăng nhập").click()
+
+
+def signed_in(page: Page, base: str, username: str, password: str, path: str = "") -> None:
+    """Sign in and wait until the browser holds the sign-in cookie (set by a component)."""
+    sign_in(page, base, username, password, path)
+    expect(page.get_by_role("button", name=t("auth.sign_out"))).to_be_visible()
+    deadline = time.monotonic() + 15
+    while not any(c["name"] == auth.COOKIE_NAME for c in page.context.cookies()):
+        assert time.monotonic() < deadline, "the sign-in cookie was never set"
+        page.wait_for_timeout(200)
+
+
+def menu_titles(page: Page) -> set[str]:
+    nav = page.get_by_test_id("stSidebarNav")
+    expect(nav).to_be_visible()
+    return {s.strip().splitlines()[-1].strip() for s in nav.get_by_role("link").all_inner_texts()}  # after the icon name
+
+
+def test_fresh_server_deep_links_show_no_school_data(page, tmp_path):
+    server = Server(make_data(tmp_path / "fresh"))  # a server no session has touched yet
+    try:
+        for spec in access.PAGES:
+            page.goto(f"{server.url}/{spec.key}")
+            expect(page.get_by_label("Tên đăng nhập")).to_be_visible()
+            body = page.locator("body").inner_text()
+            assert SCHOOL not in body and "Nguyễn An" not in body and "20270108" not in body
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_sees_exactly_its_pages(page, server, role):
+    signed_in(page, server.url, f"u_{role}", PASSWORDS[role])
+    expected = {t(p.title_key) for p in access.pages_for({role})}
+    if len(expected) > 1:
+        assert menu_titles(page) == expected
+    else:  # Streamlit hides a one-page menu
+        assert page.get_by_test_id("stSidebarNav").count() == 0
+    for spec in access.PAGES:
+        page.goto(f"{server.url}/{spec.key}")
+        expect(page.get_by_role("heading", level=1).first).to_be_visible()
+        heading = page.get_by_role("heading", level=1).first.inner_text()
+        if spec.key in {p.key for p in access.pages_for({role})}:
+            assert heading.startswith(t(spec.title_key))
+        else:
+            assert not heading.startswith(t(spec.title_key))
+
+
+def test_refresh_keeps_the_sub_page(page, server):
+    signed_in(page, server.url, "u_admin", PASSWORDS["admin"], path="data")
+    expect(page.get_by_role("heading", name=t("page.data")).first).to_be_visible()
+    page.reload()
+    expect(page.get_by_role("heading", name=t("page.data")).first).to_be_visible()
+    assert page.url.rstrip("/").endswith("/data")
+    page.get_by_role("link", name=t("page.users")).click()
+    expect(page.get_by_role("heading", name=t("page.users")).first).to_be_visible()
+    page.reload()
+    expect(page.get_by_role("heading", name=t("page.users")).first).to_be_visible()
+
+
+def _cookie(server, key: str) -> dict:
+    token = jwt.encode({"username": "u_principal", "exp_date": time.time() + 3600}, key,
+                       algorithm="HS256")
+    return {"name": auth.COOKIE_NAME, "value": token, "url": server.url}
+
+
+def test_cookie_signed_with_another_key_is_refused(page, server):
+    page.context.add_cookies([_cookie(server, "another-key-" + "x" * 40)])
+    page.goto(f"{server.url}/overview")
+    expect(page.get_by_label("Tên đăng nhập")).to_be_visible()
+    assert SCHOOL not in page.locator("body").inner_text()
+
+
+def test_cookie_signed_with_the_right_key_is_accepted(page, server):
+    # The control for the test above: the same cookie with the installation's key signs in.
+    key = auth.load_config(server.data_dir)["cookie"]["key"]
+    page.context.add_cookies([_cookie(server, key)])
+    page.goto(f"{server.url}/overview")
+    expect(page.get_by_text(SCHOOL).first).to_be_visible()
+
+
+def test_sign_out(page, server):
+    signed_in(page, server.url, "u_principal", PASSWORDS["principal"])
+    page.get_by_role("button", name=t("auth.sign_out")).click()
+    expect(page.get_by_label("Tên đăng nhập")).to_be_visible()
+    page.wait_for_timeout(1500)  # the cookie is removed by a component, as it was set
+    page.goto(f"{server.url}/overview")
+    expect(page.get_by_label("Tên đăng nhập")).to_be_visible()
+
+
+def test_five_wrong_passwords_lock_the_username(page, server):
+    for _ in range(5):
+        sign_in(page, server.url, "u_vice_principal", "wrong-password")
+        expect(page.get_by_text(t("auth.bad_credentials"))).to_be_visible()
+    sign_in(page, server.url, "u_vice_principal", PASSWORDS["vice_principal"])
+    expect(page.get_by_text("Tài khoản tạm khóa")).to_be_visible()
+    assert SCHOOL not in page.locator("body").inner_text()
