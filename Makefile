@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DATA ?= $(or $(CSDL_DATA_DIR),data)
 PORT ?= 8501
 
-.PHONY: run test bench demo clean-demo
+.PHONY: run test bench demo chromium
 
 $(VENV)/.run-deps: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,19 +16,31 @@ $(VENV)/.dev-deps: $(VENV)/.run-deps requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
-# Makes the demo school when the data folder holds no snapshot yet, then starts the app.
+DEMO ?= yes
+
+# Makes the demo school when the data folder holds no snapshot yet (DEMO=no for a real
+# installation), says how to create the first account when there is none, starts the app.
 run: $(VENV)/.run-deps
-	@if ! ls $(DATA)/snapshots/*.duckdb >/dev/null 2>&1; then \
+	@if [ "$(DEMO)" = yes ] && ! ls $(DATA)/snapshots/*.duckdb >/dev/null 2>&1; then \
 		echo "Chưa có dữ liệu: tạo trường mẫu trong $(DATA)/ …"; \
 		$(BIN)/python -m csdl demo --data $(DATA); \
 	fi
+	@$(BIN)/python -m csdl check --data $(DATA)
 	CSDL_DATA_DIR=$(DATA) $(BIN)/streamlit run app.py --server.port $(PORT) --browser.gatherUsageStats false
 
 demo: $(VENV)/.run-deps
 	$(BIN)/python -m csdl demo --data $(DATA)
 
-test: $(VENV)/.dev-deps
+test: $(VENV)/.dev-deps chromium
 	$(BIN)/python -m pytest -q
+
+# The browser tests drive Debian's Chromium (no browser download); install it when missing.
+chromium:
+	@test -x /usr/bin/chromium || { \
+		echo "Installing Debian's chromium for the browser tests…"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; }
 
 bench: $(VENV)/.dev-deps
 	$(BIN)/python bench/bench.py

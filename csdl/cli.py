@@ -42,6 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("snapshots", help="list the snapshots")
     _add_common(p)
 
+    p = sub.add_parser("check", help="what the data folder holds; how to create the first user")
+    _add_common(p)
+
     users = sub.add_parser("users", help="manage the app's accounts")
     users_sub = users.add_subparsers(dest="users_command", required=True)
     p = users_sub.add_parser("add")
@@ -67,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     data_dir = config.data_dir(args.data)
     handler = {"import": cmd_import, "demo": cmd_demo, "snapshots": cmd_snapshots,
-               "users": cmd_users}[args.command]
+               "users": cmd_users, "check": cmd_check}[args.command]
     try:
         return handler(args, data_dir)
     except snapshots.SnapshotError as exc:
@@ -193,4 +196,21 @@ def cmd_users(args: argparse.Namespace, data_dir: Path) -> int:
     except auth.AuthError as exc:
         print(t(exc.key, lang, **exc.params), file=sys.stderr)
         return 2
+    return 0
+
+
+def cmd_check(args: argparse.Namespace, data_dir: Path) -> int:
+    lang = args.lang
+    good, bad = snapshots.list_snapshots(data_dir)
+    latest = good[-1] if good else None
+    print(t("cli.check_data", lang, folder=data_dir, count=len(good),
+            latest=latest.snapshot_id if latest else "–"))
+    for path, reason in bad:
+        print(t("cli.bad_snapshot", lang, path=path, reason=reason))
+    demo_data = latest is not None and latest.source == "demo"
+    usable = [u for u in auth.list_users(data_dir) if not u.disabled and (demo_data or not u.demo)]
+    if demo_data:
+        print(t("cli.check_demo", lang))
+    elif not usable:
+        print(t("cli.check_no_users", lang))
     return 0

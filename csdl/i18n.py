@@ -51,6 +51,7 @@ _UI: dict[str, tuple[str, str]] = {
     "problem.col_row": ("Dòng", "Row"),
     "problem.col_column": ("Cột", "Column"),
     "problem.col_message": ("Vấn đề", "Problem"),
+    "kind.unknown": ("Không nhận ra", "Not recognised"),
     "kind.results": ("Kết quả học tập (KQHT)", "Results (KQHT)"),
     "kind.students": ("Danh sách học sinh", "Student list"),
     "kind.staff": ("Danh sách cán bộ", "Staff list"),
@@ -173,6 +174,15 @@ The app recognises each file from its contents; no renaming needed. You may impo
     "cli.user_disabled": ("Đã khóa tài khoản {username}.", "Account {username} disabled."),
     "cli.user_enabled": ("Đã mở lại tài khoản {username}.", "Account {username} enabled."),
     "cli.password_reset": ("Đã đặt lại mật khẩu cho {username}.", "Password of {username} reset."),
+    "cli.check_data": ("Thư mục dữ liệu {folder}: {count} bản chụp, mới nhất {latest}.",
+                       "Data folder {folder}: {count} snapshots, latest {latest}."),
+    "cli.check_demo": ("Đang dùng trường mẫu: đăng nhập bằng các tài khoản mẫu liệt kê ở trang đăng nhập.",
+                       "Demo school: sign in with the demo accounts listed on the sign-in page."),
+    "cli.check_no_users": (
+        "Chưa có tài khoản nào. Tạo tài khoản đầu tiên (hiệu trưởng hoặc quản trị) bằng lệnh:\n"
+        "  .venv/bin/python -m csdl users add TEN_DANG_NHAP --role principal --name \"Họ và tên\"",
+        "No account yet. Create the first one (principal or administrator) with:\n"
+        "  .venv/bin/python -m csdl users add USERNAME --role principal --name \"Full name\""),
     "cli.bad_snapshot": ("Bỏ qua bản chụp hỏng {path}: {reason}", "Skipped unreadable snapshot {path}: {reason}"),
     # import as a whole (csdl/ingest.py)
     "problem.no_files": ("Chưa chọn tệp nào để nhập.", "No file was given to import."),
@@ -183,8 +193,8 @@ The app recognises each file from its contents; no renaming needed. You may impo
         "trùng khối {grade}, {period} với tệp {other}: chỉ nhập một tệp cho mỗi khối và đợt.",
         "same grade {grade} and period {period} as {other}: import one file per grade and period."),
     "problem.school_id_required": (
-        "Chưa biết trường: hãy cho mã trường (--school-id) và tên trường (--school-name).",
-        "Unknown school: give the school id (--school-id) and name (--school-name)."),
+        "Chưa biết trường: hãy cho mã trường và tên trường (trên dòng lệnh: --school-id, --school-name).",
+        "Unknown school: give the school id and name (on the command line: --school-id, --school-name)."),
     "problem.students_first": (
         "chưa có danh sách học sinh của trường: hãy nhập tệp danh sách học sinh (C1-HocSinh) trước hoặc cùng lúc.",
         "the school has no student list yet: import the student list (C1-HocSinh) first or together."),

@@ -79,7 +79,8 @@ def prepare_import(
                                          period=f.period, grade=f.grade or "1–2"))
             seen_results.setdefault(key, f.name)
 
-    base = snapshots.latest_snapshot(data_dir, school_year)
+    # Real imports never build on the demo school's data.
+    base = snapshots.latest_snapshot(data_dir, school_year, exclude_demo=True)
     tables = snapshots.read_tables(data_dir, base.snapshot_id) if base else {}
     tables = {t: tables.get(t, _empty(t)) for t in _data_tables()}
     known_schools = sorted(set(tables["school"]["school_id"]))

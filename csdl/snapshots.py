@@ -214,10 +214,13 @@ def list_snapshots(data_dir: Path | str) -> tuple[list[SnapshotInfo], list[tuple
     return good, bad
 
 
-def latest_snapshot(data_dir: Path | str, school_year: str | None = None) -> SnapshotInfo | None:
+def latest_snapshot(data_dir: Path | str, school_year: str | None = None,
+                    exclude_demo: bool = False) -> SnapshotInfo | None:
     snaps, _ = list_snapshots(data_dir)
     if school_year:
         snaps = [s for s in snaps if s.school_year == school_year]
+    if exclude_demo:
+        snaps = [s for s in snaps if s.source != "demo"]
     return snaps[-1] if snaps else None
 
 

@@ -21,6 +21,11 @@ def sign_in(page: Page, base: str, username: str, password: str, path: str = "")
     page.get_by_role("button", name="Đăng nhập").click()
 
 
+def settled(page: Page) -> None:
+    """Wait until the app's script run has finished (and stale elements are gone)."""
+    page.wait_for_selector('[data-test-script-state="notRunning"]', timeout=30_000)
+
+
 def signed_in(page: Page, base: str, username: str, password: str, path: str = "") -> None:
     """Sign in and wait until the browser holds the sign-in cookie (set by a component)."""
     sign_in(page, base, username, password, path)
@@ -29,6 +34,12 @@ def signed_in(page: Page, base: str, username: str, password: str, path: str = "
     while not any(c["name"] == auth.COOKIE_NAME for c in page.context.cookies()):
         assert time.monotonic() < deadline, "the sign-in cookie was never set"
         page.wait_for_timeout(200)
+    settled(page)
+
+
+def url_of(base: str, key: str) -> str:
+    """The first page of the menu is the default one, served at the root."""
+    return f"{base}/" if key == access.PAGES[0].key else f"{base}/{key}"
 
 
 def menu_titles(page: Page) -> set[str]:
@@ -41,7 +52,7 @@ def test_fresh_server_deep_links_show_no_school_data(page, tmp_path):
     server = Server(make_data(tmp_path / "fresh"))  # a server no session has touched yet
     try:
         for spec in access.PAGES:
-            page.goto(f"{server.url}/{spec.key}")
+            page.goto(url_of(server.url, spec.key))
             expect(page.get_by_label("Tên đăng nhập")).to_be_visible()
             body = page.locator("body").inner_text()
             assert SCHOOL not in body and "Nguyễn An" not in body and "20270108" not in body
@@ -58,7 +69,7 @@ def test_each_role_sees_exactly_its_pages(page, server, role):
     else:  # Streamlit hides a one-page menu
         assert page.get_by_test_id("stSidebarNav").count() == 0
     for spec in access.PAGES:
-        page.goto(f"{server.url}/{spec.key}")
+        page.goto(url_of(server.url, spec.key))
         expect(page.get_by_role("heading", level=1).first).to_be_visible()
         heading = page.get_by_role("heading", level=1).first.inner_text()
         if spec.key in {p.key for p in access.pages_for({role})}:
@@ -87,7 +98,7 @@ def _cookie(server, key: str) -> dict:
 
 def test_cookie_signed_with_another_key_is_refused(page, server):
     page.context.add_cookies([_cookie(server, "another-key-" + "x" * 40)])
-    page.goto(f"{server.url}/overview")
+    page.goto(url_of(server.url, "overview"))
     expect(page.get_by_label("Tên đăng nhập")).to_be_visible()
     assert SCHOOL not in page.locator("body").inner_text()
 
@@ -96,7 +107,7 @@ def test_cookie_signed_with_the_right_key_is_accepted(page, server):
     # The control for the test above: the same cookie with the installation's key signs in.
     key = auth.load_config(server.data_dir)["cookie"]["key"]
     page.context.add_cookies([_cookie(server, key)])
-    page.goto(f"{server.url}/overview")
+    page.goto(url_of(server.url, "overview"))
     expect(page.get_by_text(SCHOOL).first).to_be_visible()
 
 
@@ -105,7 +116,7 @@ def test_sign_out(page, server):
     page.get_by_role("button", name=t("auth.sign_out")).click()
     expect(page.get_by_label("Tên đăng nhập")).to_be_visible()
     page.wait_for_timeout(1500)  # the cookie is removed by a component, as it was set
-    page.goto(f"{server.url}/overview")
+    page.goto(url_of(server.url, "overview"))
     expect(page.get_by_label("Tên đăng nhập")).to_be_visible()
 
 
