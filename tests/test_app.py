@@ -72,3 +72,32 @@ def test_page_refused_when_run_directly(data_env, page, role):
         assert at.text_input and at.text_input[0].label == "Tên đăng nhập"
     else:
         assert any(w.value.startswith("Vui lòng đăng nhập") for w in at.warning)
+
+
+def test_users_page_adds_disables_and_audits(data_env):
+    from csdl import auth, records
+
+    # Run the page script itself: AppTest does not deliver form submits through st.navigation
+    # (the same form works through the menu in a real browser).
+    at = signed_in("pages/users.py", "admin").run()
+    form_inputs = {ti.label: ti for ti in at.text_input}
+    form_inputs["Tên đăng nhập"].input("pho.hieutruong")
+    form_inputs["Họ tên"].input("Lê Thị Mai")
+    form_inputs["Mật khẩu"].input("ngan")  # too short: refused, nothing written
+    submit = [b for b in at.button if b.label == "Thêm tài khoản"][0]
+    submit.click().run()
+    assert any("ít nhất 10 ký tự" in e.value for e in at.error)
+    assert auth.list_users(data_env) == []
+    form_inputs = {ti.label: ti for ti in at.text_input}
+    form_inputs["Tên đăng nhập"].input("pho.hieutruong")
+    form_inputs["Họ tên"].input("Lê Thị Mai")
+    form_inputs["Mật khẩu"].input("mat-khau-du-dai")
+    [b for b in at.button if b.label == "Thêm tài khoản"][0].click().run()
+    assert not at.exception
+    users = auth.list_users(data_env)
+    assert [(u.username, u.name, u.roles) for u in users] == [("pho.hieutruong", "Lê Thị Mai", ("principal",))]
+    [b for b in at.button if b.label == "Khóa tài khoản"][0].click().run()
+    assert auth.list_users(data_env)[0].disabled
+    actions = [r["action"] for r in records.audit_entries(data_env)]
+    assert actions[:2] == ["user_disable", "user_add"]
+    assert records.audit_entries(data_env)[0]["actor"] == "test_admin"

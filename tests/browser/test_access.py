@@ -22,7 +22,9 @@ def sign_in(page: Page, base: str, username: str, password: str, path: str = "")
 
 
 def settled(page: Page) -> None:
-    """Wait until the app's script run has finished (and stale elements are gone)."""
+    """Wait until the app's script run has finished (and stale elements are gone); the short
+    pause first lets a rerun that was just triggered start."""
+    page.wait_for_timeout(400)
     page.wait_for_selector('[data-test-script-state="notRunning"]', timeout=30_000)
 
 
