@@ -15,6 +15,13 @@ from .problems import ImportRefused
 from .timeutil import parse_iso
 
 
+# Report name → i18n key of its one-line description.
+REPORTS = {
+    "progress": "report.progress",
+    "overdue": "report.overdue",
+}
+
+
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", help="data folder (default: $CSDL_DATA_DIR or data/)")
     p.add_argument("--lang", choices=("vi", "en"), default="vi")
@@ -40,6 +47,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p)
 
     p = sub.add_parser("snapshots", help="list the snapshots")
+    _add_common(p)
+
+    p = sub.add_parser("report", help="print a report as CSV (report --list names them)")
+    p.add_argument("name", nargs="?", choices=sorted(REPORTS))
+    p.add_argument("--list", action="store_true", help="name every report")
+    p.add_argument("--period", choices=rules.PERIODS, help="default: the current period")
+    p.add_argument("--snapshot", help="snapshot id (default: the latest)")
+    p.add_argument("--school-id", help="needed when the snapshot holds several schools")
+    p.add_argument("--by", default="class,subject", choices=("class,subject", "teacher"))
     _add_common(p)
 
     p = sub.add_parser("check", help="what the data folder holds; how to create the first user")
@@ -70,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     data_dir = config.data_dir(args.data)
     handler = {"import": cmd_import, "demo": cmd_demo, "snapshots": cmd_snapshots,
-               "users": cmd_users, "check": cmd_check}[args.command]
+               "users": cmd_users, "check": cmd_check, "report": cmd_report}[args.command]
     try:
         return handler(args, data_dir)
     except snapshots.SnapshotError as exc:
@@ -213,4 +229,50 @@ def cmd_check(args: argparse.Namespace, data_dir: Path) -> int:
         print(t("cli.check_demo", lang))
     elif not usable:
         print(t("cli.check_no_users", lang))
+    return 0
+
+
+def _report_context(args: argparse.Namespace, data_dir: Path):
+    """The snapshot, school and period a report is about (raises SnapshotError / ValueError)."""
+    from . import progress
+
+    snapshot = (snapshots.get_snapshot(data_dir, args.snapshot) if args.snapshot
+                else snapshots.latest_snapshot(data_dir))
+    if snapshot is None:
+        raise snapshots.SnapshotError(t("cli.no_snapshot", args.lang, folder=data_dir))
+    con = queries.prepare(snapshots.connect(data_dir, snapshot.snapshot_id))
+    try:
+        schools = list(queries.run(con, "schools")["school_id"])
+        school_id = args.school_id or (schools[0] if len(schools) == 1 else None)
+        if school_id not in schools:
+            raise ValueError(t("cli.school_choice", args.lang, schools=", ".join(schools)))
+        with_entries = list(queries.run(con, "entries_by_period", school_id=school_id)["period"])
+    finally:
+        con.close()
+    period = args.period or progress.current_period(
+        progress.school_windows(data_dir, snapshot.school_year), snapshot.taken_at, with_entries)
+    return snapshot, school_id, period
+
+
+def cmd_report(args: argparse.Namespace, data_dir: Path) -> int:
+    from . import progress
+
+    if args.list or not args.name:
+        for name, key in REPORTS.items():
+            print(f"{name}\t{t(key, args.lang)}")
+        return 0
+    try:
+        snapshot, school_id, period = _report_context(args, data_dir)
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    units = progress.compute(data_dir, snapshot, school_id, period)
+    if args.name == "progress":
+        table = (progress.by_teacher(units) if args.by == "teacher"
+                 else progress.by_class_subject(units))
+        if args.by == "teacher":
+            table = table[["staff_id", "full_name", "expected", "entered", "completion", "status"]]
+    else:
+        table = progress.overdue(units)
+    table.to_csv(sys.stdout, index=False, float_format="%.4f", lineterminator="\n")
     return 0

@@ -183,6 +183,13 @@ The app recognises each file from its contents; no renaming needed. You may impo
         "  .venv/bin/python -m csdl users add TEN_DANG_NHAP --role principal --name \"Họ và tên\"",
         "No account yet. Create the first one (principal or administrator) with:\n"
         "  .venv/bin/python -m csdl users add USERNAME --role principal --name \"Full name\""),
+    "cli.no_snapshot": ("Không có bản chụp nào trong {folder}.", "No snapshot in {folder}."),
+    "cli.school_choice": ("Bản chụp có nhiều trường: chọn một bằng --school-id ({schools}).",
+                          "The snapshot holds several schools: pick one with --school-id ({schools})."),
+    "report.progress": ("Tiến độ nhập theo lớp × môn (--by class,subject) hoặc theo giáo viên (--by teacher)",
+                        "Entry progress by class × subject (--by class,subject) or by teacher (--by teacher)"),
+    "report.overdue": ("Những phần đã quá hạn nhập hoặc đã khóa sổ mà chưa nhập đủ",
+                       "What is past its deadline, or locked, and still incomplete"),
     "cli.bad_snapshot": ("Bỏ qua bản chụp hỏng {path}: {reason}", "Skipped unreadable snapshot {path}: {reason}"),
     # import as a whole (csdl/ingest.py)
     "problem.no_files": ("Chưa chọn tệp nào để nhập.", "No file was given to import."),

@@ -17,12 +17,13 @@ from typing import Callable, Mapping
 import duckdb
 import pandas as pd
 
-from . import rules
+from . import rules, summaries
 from .timeutil import now_local
 
 SCHEMA_SQL = (Path(__file__).with_name("schema.sql")).read_text(encoding="utf-8")
 SNAPSHOT_ID_RE = re.compile(r"^[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$")
 CATALOGUE_TABLES = ("subject", "trait", "expectation")
+DERIVED_TABLES = ("progress_summary",)
 # Functions run on the finished temporary file before the rename (derived summaries, issue 4).
 _AFTER_WRITE_HOOKS: list[Callable[[duckdb.DuckDBPyConnection], None]] = []
 
@@ -122,6 +123,7 @@ def write_snapshot(
     tmp = final.parent / f".tmp-{snapshot_id}-{os.getpid()}.duckdb"
     frames = dict(catalogue_frames())
     frames.update({k: v for k, v in tables.items() if k not in CATALOGUE_TABLES})
+    summary_tmp: Path | None = None
     frames["snapshot"] = pd.DataFrame(
         [(snapshot_id, school_year, taken_at, source, created_at, created_by, note)],
         columns=columns["snapshot"])
@@ -143,17 +145,25 @@ def write_snapshot(
                 quoted = ", ".join(f'"{c}"' for c in cols)
                 con.execute(f'INSERT INTO "{table}" ({quoted}) SELECT {quoted} FROM incoming')
                 con.unregister("incoming")
+            summaries.write_summary_table(con)
             for hook in _AFTER_WRITE_HOOKS:
                 hook(con)
             con.execute("CHECKPOINT")
+            summary_tmp = summaries.export_summary(
+                con, summaries.summary_path(data_dir, snapshot_id))
         finally:
             con.close()
         _fsync(tmp)
+        # The summary goes first: a summary without its snapshot is ignored, never the reverse.
+        if summary_tmp is not None:
+            os.replace(summary_tmp, summaries.summary_path(data_dir, snapshot_id))
         os.replace(tmp, final)
         _fsync(final.parent)
     except BaseException:
         tmp.unlink(missing_ok=True)
         Path(str(tmp) + ".wal").unlink(missing_ok=True)
+        if summary_tmp is not None:
+            summary_tmp.unlink(missing_ok=True)
         raise
     return SnapshotInfo(snapshot_id, school_year, taken_at, source, created_at, created_by,
                         note, final)
@@ -240,6 +250,6 @@ def read_tables(data_dir: Path | str, snapshot_id: str) -> dict[str, pd.DataFram
     con = connect(data_dir, snapshot_id)
     try:
         return {t: con.execute(f'SELECT * FROM "{t}"').df() for t in table_columns()
-                if t not in CATALOGUE_TABLES and t != "snapshot"}
+                if t not in CATALOGUE_TABLES and t != "snapshot" and t not in DERIVED_TABLES}
     finally:
         con.close()

@@ -16,6 +16,7 @@ SCHOOL = "Trường Tiểu học Thử"
 
 def sign_in(page: Page, base: str, username: str, password: str, path: str = "") -> None:
     page.goto(f"{base}/{path}")
+    settled(page)
     page.get_by_label("Tên đăng nhập").fill(username)
     page.get_by_label("Mật khẩu").fill(password)
     page.get_by_role("button", name="Đăng nhập").click()

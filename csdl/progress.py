@@ -1,0 +1,242 @@
+"""Entry progress against the lock schedule, as of a snapshot's time (no Streamlit here).
+
+The figures come from SQL (`queries/progress_units.sql`, the Parquet summaries written with
+each snapshot); this module adds the rules that need the schedule: state, standing against the
+deadline and the lock, and the projection of the finish date from the recent entry rate.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Callable
+
+import duckdb
+import pandas as pd
+
+from . import queries, rules, snapshots, summaries
+
+LOOKBACK_DAYS = 7  # the entry rate is measured over the last week of snapshots
+STATES = ("not_started", "in_progress", "complete")
+# Worst first: a teacher's or class's status is the worst of its units.
+STATUSES = ("locked_incomplete", "overdue", "at_risk", "no_schedule", "on_track", "complete")
+PCNL = "PCNL"  # all qualities and competencies of a class, the homeroom teacher's unit
+
+
+@dataclass(frozen=True)
+class Window:
+    opens: date
+    deadline: date
+    lock: date
+
+
+WindowLookup = Callable[[int | None], Window | None]  # grade → its window for the period
+LockLookup = Callable[[int, str], bool]  # (grade, class_id) → locked at the snapshot's time
+
+
+def state_of(expected: int, entered: int) -> str:
+    if expected and entered >= expected:
+        return "complete"
+    return "not_started" if entered == 0 else "in_progress"
+
+
+def projected_finish(history: pd.DataFrame, now: datetime, expected: int,
+                     lookback_days: int = LOOKBACK_DAYS) -> datetime | None:
+    """When the unit will be complete at its entry rate over the last `lookback_days`.
+
+    `history` has columns taken_at, entered (one row per snapshot up to `now`). Returns None
+    when there is no earlier snapshot in the window to measure a rate, `datetime.max` when
+    nothing was entered over it (it will never finish at this rate).
+    """
+    past = history[(history["taken_at"] < now)
+                   & (history["taken_at"] >= now - timedelta(days=lookback_days))]
+    current = history.loc[history["taken_at"] == now, "entered"]
+    if past.empty or current.empty:
+        return None
+    entered_now = int(current.iloc[-1])
+    remaining = expected - entered_now
+    if remaining <= 0:
+        return now
+    first = past.sort_values("taken_at").iloc[0]
+    days = (now - first["taken_at"]).total_seconds() / 86400
+    rate = (entered_now - int(first["entered"])) / days
+    if rate <= 0:
+        return datetime.max
+    return now + timedelta(days=remaining / rate)
+
+
+def status_of(expected: int, entered: int, now: datetime, window: Window | None, locked: bool,
+              finish: datetime | None) -> str:
+    """complete / locked_incomplete / overdue / at_risk / on_track, or no_schedule."""
+    if expected and entered >= expected:
+        return "complete"
+    if locked:
+        return "locked_incomplete"
+    if window is None:
+        return "no_schedule"
+    if now.date() > window.deadline:
+        return "overdue"
+    if finish is not None and finish.date() > window.deadline:
+        return "at_risk"
+    return "on_track"
+
+
+def worst(statuses: pd.Series) -> str:
+    present = set(statuses)
+    return next((s for s in STATUSES if s in present), "complete")
+
+
+def history(data_dir: Path | str, school_id: str, period: str,
+            snapshot: snapshots.SnapshotInfo) -> pd.DataFrame:
+    """Units of every snapshot of the same school year up to `snapshot`, from the summaries."""
+    snaps, _ = snapshots.list_snapshots(data_dir)
+    chosen = [s for s in snaps if s.school_year == snapshot.school_year
+              and s.taken_at <= snapshot.taken_at and s.source == snapshot.source]
+    files = [str(summaries.ensure_summary(data_dir, s.snapshot_id)) for s in chosen]
+    if not files:
+        return pd.DataFrame(columns=["snapshot_id", "taken_at", "class_id", "grade", "item_code",
+                                     "staff_id", "expected", "entered"])
+    con = duckdb.connect(":memory:")
+    try:
+        return queries.run(con, "progress_history", files=files, school_id=school_id,
+                           period=period)
+    finally:
+        con.close()
+
+
+def unit_progress(units: pd.DataFrame, hist: pd.DataFrame, now: datetime,
+                  window_for: WindowLookup, locked: LockLookup) -> pd.DataFrame:
+    """Add state, status, projected finish, deadline and lock to each class × subject unit."""
+    out = units.copy()
+    by_unit = {key: grp[["taken_at", "entered"]]
+               for key, grp in hist.groupby(["class_id", "item_code"], sort=False)}
+    empty = pd.DataFrame({"taken_at": [], "entered": []})
+    finishes, statuses, deadlines, locks = [], [], [], []
+    for row in out.itertuples(index=False):
+        window = window_for(int(row.grade))
+        finish = projected_finish(by_unit.get((row.class_id, row.item_code), empty), now,
+                                  int(row.expected))
+        finishes.append(finish)
+        statuses.append(status_of(int(row.expected), int(row.entered), now, window,
+                                  locked(int(row.grade), row.class_id), finish))
+        deadlines.append(window.deadline if window else None)
+        locks.append(window.lock if window else None)
+    out["state"] = [state_of(int(e), int(n)) for e, n in zip(out["expected"], out["entered"])]
+    out["status"] = statuses
+    out["projected_finish"] = finishes
+    out["deadline"] = deadlines
+    out["lock"] = locks
+    return out
+
+
+def by_class_subject(progress: pd.DataFrame) -> pd.DataFrame:
+    return progress[["class_id", "item_code", "expected", "entered", "completion", "status"]] \
+        .rename(columns={"item_code": "subject_code"})
+
+
+def by_teacher(progress: pd.DataFrame) -> pd.DataFrame:
+    """One row per responsible teacher (units with no teacher assigned grouped as None)."""
+    grouped = progress.assign(staff_id=progress["staff_id"].fillna("")).groupby(
+        "staff_id", sort=True)
+    out = grouped.agg(full_name=("staff_name", "first"), expected=("expected", "sum"),
+                      entered=("entered", "sum"), units=("item_code", "size"),
+                      units_behind=("status", lambda s: int(s.isin(
+                          ["locked_incomplete", "overdue", "at_risk"]).sum())),
+                      status=("status", worst)).reset_index()
+    out["completion"] = out["entered"] / out["expected"].where(out["expected"] > 0)
+    out["staff_id"] = out["staff_id"].replace("", None)
+    return out[["staff_id", "full_name", "expected", "entered", "completion", "units",
+                "units_behind", "status"]]
+
+
+def overdue(progress: pd.DataFrame) -> pd.DataFrame:
+    late = progress[progress["status"].isin(["overdue", "locked_incomplete"])]
+    return late[["class_id", "class_name", "item_code", "staff_id", "staff_name", "expected",
+                 "entered", "completion", "deadline", "status"]].rename(
+        columns={"item_code": "subject_code"})
+
+
+def totals_over_time(hist: pd.DataFrame) -> pd.DataFrame:
+    """Completion of the whole selection at each snapshot (the burn-up line)."""
+    if hist.empty:
+        return pd.DataFrame(columns=["taken_at", "expected", "entered", "completion"])
+    out = hist.groupby("taken_at", as_index=False)[["expected", "entered"]].sum()
+    out["completion"] = out["entered"] / out["expected"].where(out["expected"] > 0)
+    return out.sort_values("taken_at", ignore_index=True)
+
+
+def current_period(windows: dict[str, Window], now: datetime,
+                   periods_with_entries: list[str]) -> str:
+    """The period whose entry window (opening to lock) holds `now`; else the latest opened;
+    else the latest with entries; else GK1."""
+    today = now.date()
+    for period in rules.PERIODS:
+        w = windows.get(period)
+        if w and w.opens <= today <= w.lock:
+            return period
+    opened = [p for p in rules.PERIODS if p in windows and windows[p].opens <= today]
+    if opened:
+        return opened[-1]
+    return periods_with_entries[-1] if periods_with_entries else rules.PERIODS[0]
+
+
+def days_until(day: date | None, now: datetime) -> int | None:
+    return None if day is None else (day - now.date()).days
+
+
+def summary_figures(progress: pd.DataFrame) -> dict[str, object]:
+    """The overview's figures for a period: completion and the classes behind."""
+    expected = int(progress["expected"].sum())
+    entered = int(progress["entered"].sum())
+    behind = progress[progress["status"].isin(["overdue", "locked_incomplete"])]
+    at_risk = progress[progress["status"] == "at_risk"]
+    return {
+        "expected": expected, "entered": entered,
+        "completion": entered / expected if expected else None,
+        "classes": int(progress["class_id"].nunique()),
+        "classes_overdue": int(behind["class_id"].nunique()),
+        "classes_at_risk": int(at_risk["class_id"].nunique()),
+        "units_overdue": len(behind),
+    }
+
+
+def compute(data_dir: Path | str, snapshot: snapshots.SnapshotInfo, school_id: str,
+            period: str) -> pd.DataFrame:
+    """Every class × subject unit of a period with its status, as of the snapshot's time,
+    against the school's lock schedule and lock events in app.db."""
+    from . import schedule
+
+    con = queries.prepare(snapshots.connect(data_dir, snapshot.snapshot_id))
+    try:
+        units = queries.run(con, "progress_units", school_id=school_id, period=period)
+    finally:
+        con.close()
+    hist = history(data_dir, school_id, period, snapshot)
+    windows: dict[int | None, Window | None] = {}
+    locks: dict[tuple[int, str], bool] = {}
+
+    def window_for(grade: int | None) -> Window | None:
+        if grade not in windows:
+            found = schedule.window_for(data_dir, snapshot.school_year, period, grade)
+            windows[grade] = Window(*found) if found else None
+        return windows[grade]
+
+    def locked(grade: int, class_id: str) -> bool:
+        if (grade, class_id) not in locks:
+            locks[(grade, class_id)] = schedule.lock_state(
+                data_dir, snapshot.school_year, period, grade, class_id, snapshot.taken_at).locked
+        return locks[(grade, class_id)]
+
+    return unit_progress(units, hist, snapshot.taken_at, window_for, locked)
+
+
+def school_windows(data_dir: Path | str, school_year: str) -> dict[str, Window]:
+    """The whole-school window of each period that has one."""
+    from . import schedule
+
+    out = {}
+    for period in rules.PERIODS:
+        found = schedule.window_for(data_dir, school_year, period, None)
+        if found:
+            out[period] = Window(*found)
+    return out
