@@ -17,6 +17,10 @@ class PageSpec:
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("overview", "page.overview", ":material/dashboard:",
              ("principal", "vice_principal", "admin", "viewer")),
+    PageSpec("progress", "page.progress", ":material/trending_up:",
+             ("principal", "vice_principal", "admin")),
+    PageSpec("schedule", "page.schedule", ":material/event_available:",
+             ("principal", "vice_principal", "admin")),
     PageSpec("data", "page.data", ":material/upload_file:", ("principal", "admin")),
     PageSpec("users", "page.users", ":material/group:", ("principal", "admin")),
 )

@@ -240,3 +240,21 @@ def school_windows(data_dir: Path | str, school_year: str) -> dict[str, Window]:
         if found:
             out[period] = Window(*found)
     return out
+
+
+def projection_line(totals: pd.DataFrame, now: datetime, until: date | None):
+    """The burn-up's dashed line: from now to the projected finish (or, when nothing moves,
+    flat to `until`). None when there is no history to measure a rate."""
+    if totals.empty or now not in set(totals["taken_at"]):
+        return None
+    current = totals[totals["taken_at"] == now].iloc[-1]
+    expected = int(current["expected"])
+    if expected == 0 or current["entered"] >= expected:
+        return None
+    start = (now, float(current["entered"]) / expected)
+    finish = projected_finish(totals[["taken_at", "entered"]], now, expected)
+    if finish is None:
+        return None
+    if finish == datetime.max:
+        return (start, (datetime.combine(until, datetime.min.time()), start[1])) if until else None
+    return start, (finish, 1.0)

@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from . import config, queries, rules, snapshots
-from .i18n import fmt_datetime, t
+from .i18n import fmt_date, fmt_datetime, t
 from .timeutil import now_local
 
 
@@ -235,18 +235,36 @@ def guard(page_key: str) -> None:
         st.stop()
 
 
-def table(df: pd.DataFrame, columns: dict[str, str]) -> None:
-    """Show a table with translated headers and numbers in the user's style."""
+def table(df: pd.DataFrame, columns: dict[str, str], title: str | None = None,
+          snapshot: snapshots.SnapshotInfo | None = None) -> None:
+    """Show a table with translated headers and numbers in the user's style; with a title, also
+    offer it as Excel with a title row saying what it is, which snapshot, and when."""
+    from . import exports
     from .i18n import fmt_number, fmt_percent
 
+    raw = df[list(columns)].copy()
+    raw.columns = [tr(k) for k in columns.values()]
     shown = df[list(columns)].copy()
     for col in shown.columns:
         if col in ("completion", "ratio", "share"):
             shown[col] = [fmt_percent(v, lang()) if pd.notna(v) else "–" for v in shown[col]]
         elif pd.api.types.is_integer_dtype(shown[col]) and col not in ("grade",):
             shown[col] = [fmt_number(v, lang()) for v in shown[col]]
-    shown.columns = [tr(k) for k in columns.values()]
+    shown.columns = raw.columns
     st.dataframe(shown, hide_index=True, width="stretch")
+    if title:
+        subtitle = (tr("export.subtitle", snapshot=snapshot.snapshot_id,
+                       when=fmt_datetime(snapshot.taken_at)) if snapshot else "")
+        sheet = exports.Sheet(title, raw, title, subtitle)
+        st.download_button(tr("export.download"), lambda: exports.workbook([sheet]),
+            file_name=f"{_file_stem(title)}.xlsx", key=f"dl-{title}",
+            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+def _file_stem(title: str) -> str:
+    from .text import fold
+
+    return fold(title)[:60] or "bang"
 
 
 def user_name() -> str | None:
@@ -264,3 +282,141 @@ def problem_table(problems: list) -> pd.DataFrame:
         tr("problem.col_column"): p.column or "",
         tr("problem.col_message"): translate("problem." + p.code, lang(), **p.params),
     } for p in problems])
+
+
+def _schedule_key(school_year: str) -> str:
+    """Changes whenever the lock schedule or the lock events of the year change, so cached
+    progress figures follow an edit at once."""
+    import hashlib
+
+    from . import schedule
+
+    text = (schedule.windows(data_dir(), school_year).to_json(date_format="iso")
+            + schedule.events(data_dir(), school_year).to_json(date_format="iso"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _progress_units(data_path: str, snapshot_id: str, school_id: str, period: str,
+                    schedule_key: str) -> pd.DataFrame:
+    from . import progress
+
+    return progress.compute(data_path, snapshots.get_snapshot(data_path, snapshot_id), school_id,
+                            period)
+
+
+def progress_units(snapshot: snapshots.SnapshotInfo, school_id: str, period: str) -> pd.DataFrame:
+    return _progress_units(str(data_dir()), snapshot.snapshot_id, school_id, period,
+                           _schedule_key(snapshot.school_year))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _progress_history(data_path: str, snapshot_id: str, school_id: str, period: str) -> pd.DataFrame:
+    from . import progress
+
+    return progress.history(data_path, school_id, period,
+                            snapshots.get_snapshot(data_path, snapshot_id))
+
+
+def progress_history(snapshot: snapshots.SnapshotInfo, school_id: str, period: str) -> pd.DataFrame:
+    return _progress_history(str(data_dir()), snapshot.snapshot_id, school_id, period)
+
+
+def current_period(snapshot: snapshots.SnapshotInfo, school_id: str) -> str:
+    from . import progress
+
+    with_entries = list(query(snapshot, "entries_by_period", school_id=school_id)["period"])
+    return progress.current_period(progress.school_windows(data_dir(), snapshot.school_year),
+                                   snapshot.taken_at, with_entries)
+
+
+def window(snapshot: snapshots.SnapshotInfo, period: str, grade: int | None):
+    from . import progress, schedule
+
+    found = schedule.window_for(data_dir(), snapshot.school_year, period, grade)
+    return progress.Window(*found) if found else None
+
+
+def pick_grade_and_class(units: pd.DataFrame) -> tuple[int | None, str | None]:
+    """Grade and class filters in the sidebar, kept in the URL (?grade=4&class=4A1)."""
+    grades = sorted(int(g) for g in units["grade"].dropna().unique())
+    wanted = st.query_params.get("grade")
+    options = [None, *grades]
+    grade = st.sidebar.selectbox(
+        tr("ui.grade"), options,
+        index=options.index(int(wanted)) if wanted and wanted.isdigit() and int(wanted) in grades else 0,
+        format_func=lambda g: tr("ui.all_grades") if g is None else tr("chart.grade_label", grade=g))
+    _set_param("grade", None if grade is None else str(grade))
+    classes = units if grade is None else units[units["grade"] == grade]
+    names = dict(zip(classes["class_id"], classes["class_name"]))
+    options = [None, *names]
+    wanted = st.query_params.get("class")
+    class_id = st.sidebar.selectbox(
+        tr("ui.class"), options, index=options.index(wanted) if wanted in names else 0,
+        format_func=lambda c: tr("ui.all_classes") if c is None else names[c])
+    _set_param("class", class_id)
+    return grade, class_id
+
+
+def _set_param(name: str, value: str | None) -> None:
+    if value is None:
+        if name in st.query_params:
+            del st.query_params[name]
+    elif st.query_params.get(name) != value:
+        st.query_params[name] = value
+
+
+def item_name(code: str) -> str:
+    from . import rules
+
+    if code in rules.SUBJECT_BY_CODE:
+        s = rules.SUBJECT_BY_CODE[code]
+        return s.name_en if lang() == "en" else s.name_vi
+    if code in rules.TRAIT_BY_CODE:
+        t_ = rules.TRAIT_BY_CODE[code]
+        return t_.name_en if lang() == "en" else t_.name_vi
+    return tr("progress.pcnl") if code == "PCNL" else code
+
+
+def reminder_sheets(units: pd.DataFrame, missing: pd.DataFrame,
+                    snapshot: snapshots.SnapshotInfo, period: str) -> list:
+    """One summary sheet, then one sheet per teacher listing the students still missing."""
+    from . import exports
+
+    behind = units[units["entered"] < units["expected"]].copy()
+    behind["teacher"] = behind["staff_name"].fillna(tr("progress.no_teacher"))
+    subtitle = tr("export.subtitle", snapshot=snapshot.snapshot_id,
+                  when=fmt_datetime(snapshot.taken_at))
+    summary = pd.DataFrame({
+        tr("col.teacher"): behind["teacher"], tr("col.class"): behind["class_name"],
+        tr("col.subject"): [item_name(c) for c in behind["item_code"]],
+        tr("col.entered"): behind["entered"], tr("col.expected"): behind["expected"],
+        tr("col.missing_count"): behind["expected"] - behind["entered"],
+        tr("col.deadline"): behind["deadline"],
+        tr("col.status"): [tr("status." + s) for s in behind["status"]],
+    })
+    sheets = [exports.Sheet(tr("progress.reminder_summary"), summary,
+                            tr("progress.reminder_title", period=period), subtitle)]
+    owners = behind[["class_id", "item_code", "staff_id", "teacher", "deadline"]].rename(
+        columns={"item_code": "unit_code"})
+    rows_all = missing.merge(owners, on=["class_id", "unit_code"], how="inner")
+    for (_, teacher), rows in rows_all.groupby([rows_all["staff_id"].fillna(""), "teacher"],
+                                               sort=True):
+        table = pd.DataFrame({
+            tr("col.class"): rows["class_name"], tr("col.student_id"): rows["student_id"],
+            tr("col.student"): rows["full_name"],
+            tr("col.item"): [item_name(c) for c in rows["item_code"]],
+            tr("col.missing"): [tr("missing." + m) for m in rows["missing"]],
+        })
+        deadline = rows["deadline"].dropna()
+        sheets.append(exports.Sheet(
+            teacher, table, tr("progress.reminder_teacher", teacher=teacher, period=period,
+                               deadline=fmt_date(deadline.iloc[0]) if len(deadline) else "–"),
+            subtitle))
+    return sheets
+
+
+def allowed_pages() -> set[str]:
+    from . import access
+
+    return {p.key for p in access.pages_for(current_roles())}

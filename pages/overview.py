@@ -1,36 +1,46 @@
-"""Tổng quan: the school, how old the data is, and the current period's completion by grade."""
+"""Tổng quan: the school, how old the data is, the current period's completion and who is late."""
 import streamlit as st
 
-from csdl import charts, ui
-from csdl.i18n import fmt_number, fmt_percent
+from csdl import charts, progress, ui
+from csdl.i18n import fmt_date, fmt_number, fmt_percent
 
 ui.guard("overview")
 st.title(ui.tr("page.overview"))
+lang = ui.lang()
 snapshot = ui.pick_snapshot()
 if snapshot is None:
     st.stop()
 school = ui.pick_school(snapshot)
 if school is None:
     st.stop()
-entries = ui.query(snapshot, "entries_by_period", school_id=school.school_id)
-period = ui.pick_period(entries["period"].iloc[-1] if len(entries) else "GK1")
+period = ui.pick_period(ui.current_period(snapshot, school.school_id))
 
 st.subheader(school["name"])
 ui.show_data_age(snapshot)
 
-by_grade = ui.query(snapshot, "completion_by_grade", school_id=school.school_id, period=period)
-expected, entered = int(by_grade["expected"].sum()), int(by_grade["entered"].sum())
-cols = st.columns(3)
-cols[0].metric(ui.tr("overview.completion", period=period),
-               fmt_percent(entered / expected if expected else None, ui.lang()))
-cols[1].metric(ui.tr("overview.entered"), f"{fmt_number(entered, ui.lang())} / {fmt_number(expected, ui.lang())}")
-cols[2].metric(ui.tr("overview.students"), fmt_number(int(by_grade["students"].sum()), ui.lang()))
+units = ui.progress_units(snapshot, school.school_id, period)
+figures = progress.summary_figures(units)
+window = ui.window(snapshot, period, None)
+cols = st.columns(4)
+cols[0].metric(ui.tr("overview.completion", period=period), fmt_percent(figures["completion"], lang),
+               help=ui.tr("overview.entered_of", entered=fmt_number(figures["entered"], lang),
+                          expected=fmt_number(figures["expected"], lang)))
+cols[1].metric(ui.tr("progress.classes_overdue"), f"{figures['classes_overdue']} / {figures['classes']}")
+for col, day, key in ((cols[2], window.deadline if window else None, "progress.days_to_deadline"),
+                      (cols[3], window.lock if window else None, "progress.days_to_lock")):
+    days = progress.days_until(day, snapshot.taken_at)
+    col.metric(ui.tr(key), "–" if days is None else fmt_number(days, lang),
+               help=fmt_date(day) if day else ui.tr("status.no_schedule"))
 
 st.markdown("#### " + ui.tr("overview.by_grade"))
+by_grade = ui.query(snapshot, "completion_by_grade", school_id=school.school_id, period=period)
 if by_grade.empty:
     st.info(ui.tr("overview.nothing_expected"))
 else:
-    st.plotly_chart(charts.completion_by_grade(by_grade, ui.lang()), width="stretch")
+    st.plotly_chart(charts.completion_by_grade(by_grade, lang), width="stretch")
     ui.table(by_grade, {
         "grade": "col.grade", "classes": "col.classes", "students": "col.students",
-        "expected": "col.expected", "entered": "col.entered", "completion": "col.completion"})
+        "expected": "col.expected", "entered": "col.entered", "completion": "col.completion"},
+        title=ui.tr("overview.by_grade_title", period=period), snapshot=snapshot)
+if "progress" in ui.allowed_pages():
+    st.page_link("pages/progress.py", label=ui.tr("overview.to_progress"), icon=":material/trending_up:")

@@ -9,6 +9,4 @@ FROM progress_units_all($period) u
 LEFT JOIN subject s ON s.subject_code = u.item_code
 LEFT JOIN staff st ON st.school_id = u.school_id AND st.staff_id = u.staff_id
 WHERE u.school_id = $school_id
-ORDER BY u.grade, u.class_name, list_position(
-    ['TV','TOAN','DAODUC','TNXH','NGOAINGU','TIENGDT','TINHOC','CONGNGHE','LSDL','KHOAHOC',
-     'AMNHAC','MITHUAT','HDTN','GDTC','PCNL'], u.item_code);
+ORDER BY u.grade, u.class_name, u.item_code;

@@ -1,0 +1,112 @@
+"""Tiến độ nhập liệu: how much of a period is entered, who is behind, will they make it."""
+import pandas as pd
+import streamlit as st
+
+from csdl import charts, exports, progress, ui
+from csdl.i18n import fmt_date, fmt_number, fmt_percent
+
+ui.guard("progress")
+st.title(ui.tr("page.progress"))
+lang = ui.lang()
+snapshot = ui.pick_snapshot()
+if snapshot is None:
+    st.stop()
+school = ui.pick_school(snapshot)
+if school is None:
+    st.stop()
+period = ui.pick_period(ui.current_period(snapshot, school.school_id))
+units = ui.progress_units(snapshot, school.school_id, period)
+grade, class_id = ui.pick_grade_and_class(units)
+shown = units
+if grade is not None:
+    shown = shown[shown["grade"] == grade]
+if class_id is not None:
+    shown = shown[shown["class_id"] == class_id]
+
+ui.show_data_age(snapshot)
+window = ui.window(snapshot, period, grade)
+figures = progress.summary_figures(shown)
+cols = st.columns(5)
+cols[0].metric(ui.tr("progress.completion"), fmt_percent(figures["completion"], lang))
+cols[1].metric(ui.tr("progress.classes_overdue"),
+               f"{figures['classes_overdue']} / {figures['classes']}")
+cols[2].metric(ui.tr("progress.classes_at_risk"), f"{figures['classes_at_risk']}")
+for col, day, key in ((cols[3], window.deadline if window else None, "progress.days_to_deadline"),
+                      (cols[4], window.lock if window else None, "progress.days_to_lock")):
+    days = progress.days_until(day, snapshot.taken_at)
+    col.metric(ui.tr(key), "–" if days is None else fmt_number(days, lang),
+               help=fmt_date(day) if day else ui.tr("status.no_schedule"))
+
+tab_map, tab_teachers, tab_history, tab_missing = st.tabs([
+    ui.tr("progress.tab_map"), ui.tr("progress.tab_teachers"), ui.tr("progress.tab_history"),
+    ui.tr("progress.tab_missing")])
+
+with tab_map:
+    if shown.empty:
+        st.info(ui.tr("overview.nothing_expected"))
+    else:
+        st.plotly_chart(charts.progress_heatmap(shown, lang), width="stretch")
+        ui.table(shown.assign(
+            item=shown["item_name_en" if lang == "en" else "item_name_vi"],
+            status_text=[ui.tr("status." + s) for s in shown["status"]],
+            finish=[fmt_date(f) if f is not None and f.year < 9999 else
+                    ("–" if f is None else ui.tr("progress.never")) for f in shown["projected_finish"]]),
+            {"class_name": "col.class", "item": "col.subject", "staff_name": "col.teacher",
+             "expected": "col.expected", "entered": "col.entered", "completion": "col.completion",
+             "status_text": "col.status", "finish": "col.projected_finish"},
+            title=ui.tr("progress.table_title", period=period), snapshot=snapshot)
+
+with tab_teachers:
+    teachers = progress.by_teacher(shown)
+    ui.table(teachers.assign(
+        staff_name=teachers["full_name"].fillna(ui.tr("progress.no_teacher")),
+        status_text=[ui.tr("status." + s) for s in teachers["status"]]),
+        {"staff_name": "col.teacher", "units": "col.units", "units_behind": "col.units_behind",
+         "expected": "col.expected", "entered": "col.entered", "completion": "col.completion",
+         "status_text": "col.status"},
+        title=ui.tr("progress.teachers_title", period=period), snapshot=snapshot)
+    missing_all = ui.query(snapshot, "missing_entries", school_id=school.school_id, period=period,
+                           class_id=class_id, unit_code=None)
+    reminders = ui.reminder_sheets(shown, missing_all, snapshot, period)
+    st.download_button(
+        ui.tr("progress.reminders"), lambda: exports.workbook(reminders),
+        file_name=f"nhac_nho_{period}_{snapshot.snapshot_id}.xlsx", type="primary",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+with tab_history:
+    hist = ui.progress_history(snapshot, school.school_id, period)
+    if grade is not None:
+        hist = hist[hist["grade"] == grade]
+    if class_id is not None:
+        hist = hist[hist["class_id"] == class_id]
+    totals = progress.totals_over_time(hist)
+    if window is not None:  # from a little before the window opens
+        totals = totals[totals["taken_at"].dt.date >= window.opens - pd.Timedelta(days=7)]
+    line = progress.projection_line(totals, snapshot.taken_at, window.lock if window else None)
+    st.plotly_chart(charts.burnup(totals, lang, window.opens if window else None,
+                                  window.deadline if window else None,
+                                  window.lock if window else None, line), width="stretch")
+    st.caption(ui.tr("progress.history_note"))
+
+with tab_missing:
+    choices = shown[shown["entered"] < shown["expected"]]
+    if choices.empty:
+        st.success(ui.tr("progress.nothing_missing"))
+    else:
+        labels = {f"{r.class_id}|{r.item_code}": f"{r.class_name} · "
+                  f"{r.item_name_en if lang == 'en' else r.item_name_vi} "
+                  f"({fmt_number(r.expected - r.entered, lang)})" for r in choices.itertuples()}
+        wanted = st.query_params.get("unit")
+        keys = list(labels)
+        key = st.selectbox(ui.tr("progress.pick_unit"), keys, format_func=labels.get,
+                           index=keys.index(wanted) if wanted in keys else 0)
+        st.query_params["unit"] = key
+        unit_class, unit_code = key.split("|")
+        missing = ui.query(snapshot, "missing_entries", school_id=school.school_id, period=period,
+                           class_id=unit_class, unit_code=unit_code)
+        ui.table(missing.assign(
+            what=[ui.tr("missing." + m) for m in missing["missing"]],
+            item=[ui.item_name(c) for c in missing["item_code"]]),
+            {"student_id": "col.student_id", "full_name": "col.student", "item": "col.item",
+             "what": "col.missing"},
+            title=ui.tr("progress.missing_title", unit=labels[key]), snapshot=snapshot)
