@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import functools
 import re
-from pathlib import Path
 
 import duckdb
 import pandas as pd

@@ -420,3 +420,14 @@ def allowed_pages() -> set[str]:
     from . import access
 
     return {p.key for p in access.pages_for(current_roles())}
+
+
+def snapshot_and_school() -> tuple[snapshots.SnapshotInfo, pd.Series]:
+    """The sidebar's snapshot and school; stops the page with a message when there is none."""
+    snapshot = pick_snapshot()
+    if snapshot is None:
+        st.stop()
+    school = pick_school(snapshot)
+    if school is None:
+        st.stop()
+    return snapshot, school

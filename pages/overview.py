@@ -7,12 +7,7 @@ from csdl.i18n import fmt_date, fmt_number, fmt_percent
 ui.guard("overview")
 st.title(ui.tr("page.overview"))
 lang = ui.lang()
-snapshot = ui.pick_snapshot()
-if snapshot is None:
-    st.stop()
-school = ui.pick_school(snapshot)
-if school is None:
-    st.stop()
+snapshot, school = ui.snapshot_and_school()
 period = ui.pick_period(ui.current_period(snapshot, school.school_id))
 
 st.subheader(school["name"])

@@ -8,12 +8,7 @@ from csdl.i18n import fmt_date, fmt_number, fmt_percent
 ui.guard("progress")
 st.title(ui.tr("page.progress"))
 lang = ui.lang()
-snapshot = ui.pick_snapshot()
-if snapshot is None:
-    st.stop()
-school = ui.pick_school(snapshot)
-if school is None:
-    st.stop()
+snapshot, school = ui.snapshot_and_school()
 period = ui.pick_period(ui.current_period(snapshot, school.school_id))
 units = ui.progress_units(snapshot, school.school_id, period)
 grade, class_id = ui.pick_grade_and_class(units)

@@ -50,3 +50,14 @@ def small_snapshot(tmp_path):
     info = snapshots.write_snapshot(tmp_path, small_school_tables(), school_year="2026-2027",
                                     taken_at=datetime(2027, 1, 8, 17, 0), source="import")
     return tmp_path, info
+
+
+def run_query(data_dir, info, name, **params):
+    """A named query on a snapshot, as the pages run it."""
+    from csdl import queries
+
+    con = queries.prepare(snapshots.connect(data_dir, info.snapshot_id))
+    try:
+        return queries.run(con, name, **params)
+    finally:
+        con.close()

@@ -4,8 +4,8 @@ from datetime import date, datetime, timedelta
 import pandas as pd
 import pytest
 
-from csdl import cli, progress, queries, rules, schedule, snapshots, summaries
-from tests.conftest import small_school_tables
+from csdl import cli, progress, rules, schedule, snapshots, summaries
+from tests.conftest import run_query, small_school_tables
 
 NOW = datetime(2027, 1, 8, 17, 0)
 CK1 = progress.Window(date(2026, 12, 29), date(2027, 1, 14), date(2027, 1, 17))
@@ -42,18 +42,10 @@ def independent_units(tables: dict, school_id: str, period: str) -> pd.DataFrame
                         columns=["class_id", "item_code", "expected", "entered"])
 
 
-def run(data_dir, info, name, **params):
-    con = queries.prepare(snapshots.connect(data_dir, info.snapshot_id))
-    try:
-        return queries.run(con, name, **params)
-    finally:
-        con.close()
-
-
 @pytest.mark.parametrize("period", rules.PERIODS)
 def test_units_match_an_independent_count(small_snapshot, period):
     data_dir, info = small_snapshot
-    got = run(data_dir, info, "progress_units", school_id="S1", period=period)
+    got = run_query(data_dir, info, "progress_units", school_id="S1", period=period)
     want = independent_units(small_school_tables(), "S1", period)
     key = ["class_id", "item_code"]
     got = got[key + ["expected", "entered"]].sort_values(key, ignore_index=True)
@@ -63,14 +55,14 @@ def test_units_match_an_independent_count(small_snapshot, period):
 
 def test_rules_left_students_optional_subjects_midterm_scores(small_snapshot):
     data_dir, info = small_snapshot
-    ck1 = run(data_dir, info, "progress_units", school_id="S1", period="CK1").set_index(
+    ck1 = run_query(data_dir, info, "progress_units", school_id="S1", period="CK1").set_index(
         ["class_id", "item_code"])
     # Ngoại ngữ is optional in grade 1: owed in 1A (assigned) only; never scored in grade 1.
     assert ck1.loc[("L1A", "NGOAINGU"), "expected"] == 2
     assert ("L1B", "NGOAINGU") not in ck1.index
     # H4 left 1B: only H3 owes there (Toán level + score).
     assert ck1.loc[("L1B", "TOAN"), "expected"] == 2 and ck1.loc[("L1B", "TOAN"), "entered"] == 2
-    gk1 = run(data_dir, info, "progress_units", school_id="S1", period="GK1").set_index(
+    gk1 = run_query(data_dir, info, "progress_units", school_id="S1", period="GK1").set_index(
         ["class_id", "item_code"])
     # Mid-term scores only in grades 4–5: Toán in 1A owes a level only, in 4A a level + score.
     assert gk1.loc[("L1A", "TOAN"), "expected"] == 2
@@ -184,7 +176,7 @@ def test_current_period():
 
 
 def test_cli_reports(tmp_path, capsys):
-    infos = _series(tmp_path)
+    _series(tmp_path)
     schedule.set_window(tmp_path, "2026-2027", "CK1", None, CK1.opens, date(2027, 1, 7), CK1.lock, "t")
     assert cli.main(["report", "progress", "--period", "CK1", "--data", str(tmp_path),
                      "--school-id", "S1", "--by", "class,subject"]) == 0

@@ -1,18 +1,11 @@
 """Named queries against a hand-made snapshot, checked against counts worked out by hand."""
-from csdl import queries, snapshots
-
-
-def run(data_dir, info, name, **params):
-    con = queries.prepare(snapshots.connect(data_dir, info.snapshot_id))
-    try:
-        return queries.run(con, name, **params)
-    finally:
-        con.close()
+from csdl import queries
+from tests.conftest import run_query
 
 
 def test_completion_by_grade_ck1(small_snapshot):
     data_dir, info = small_snapshot
-    df = run(data_dir, info, "completion_by_grade", school_id="S1", period="CK1").set_index("grade")
+    df = run_query(data_dir, info, "completion_by_grade", school_id="S1", period="CK1").set_index("grade")
     # Grade 1 has 8 required subjects + 2 optional (Tiếng dân tộc never assigned here; Ngoại ngữ
     # only in 1A); CK1 scores in TV and Toán; 13 traits.
     # 1A: 2 students × (9 levels + 2 scores + 13 traits) = 48; 1B: H3 only (H4 left) × 23. = 71.
@@ -28,7 +21,7 @@ def test_completion_by_grade_ck1(small_snapshot):
 
 def test_midterm_scores_only_in_grades_4_and_5(small_snapshot):
     data_dir, info = small_snapshot
-    df = run(data_dir, info, "completion_by_grade", school_id="S1", period="GK1").set_index("grade")
+    df = run_query(data_dir, info, "completion_by_grade", school_id="S1", period="GK1").set_index("grade")
     # Grade 1 at GK1: no scores: (9 + 13) × 2 + (8 + 13) × 1 = 65.
     assert df.loc[1, "expected"] == 65 and df.loc[1, "entered"] == 0
     # Grade 4 at GK1: 12 levels + 2 scores + 15 traits = 29 per student; H5 Toán 2, H6 TV level 1.
@@ -37,10 +30,10 @@ def test_midterm_scores_only_in_grades_4_and_5(small_snapshot):
 
 def test_other_school_rows_never_counted(small_snapshot):
     data_dir, info = small_snapshot
-    s2 = run(data_dir, info, "completion_by_grade", school_id="S2", period="CK1")
+    s2 = run_query(data_dir, info, "completion_by_grade", school_id="S2", period="CK1")
     assert list(s2["grade"]) == [1] and s2["students"].iloc[0] == 1
     assert s2["entered"].iloc[0] == 2  # only K1's Toán level + score
-    entries = run(data_dir, info, "entries_by_period", school_id="S1").set_index("period")
+    entries = run_query(data_dir, info, "entries_by_period", school_id="S1").set_index("period")
     # Raw values held (owed or not): CK1 subject levels 6 + scores 4, traits 2 → 12; GK1 3.
     assert entries.loc["CK1", "entered"] == 12 and entries.loc["GK1", "entered"] == 3
 
@@ -50,4 +43,4 @@ def test_missing_parameter_is_an_error(small_snapshot):
 
     data_dir, info = small_snapshot
     with pytest.raises(queries.QueryError):
-        run(data_dir, info, "completion_by_grade", school_id="S1")
+        run_query(data_dir, info, "completion_by_grade", school_id="S1")
