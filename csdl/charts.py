@@ -4,12 +4,10 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
+from . import rules
 from .i18n import fmt_percent, t
 
 BRAND = "#1f6f8b"
-# Column order of subjects in grids: as the sector's templates list them, traits last.
-ITEM_ORDER = ("TV", "TOAN", "DAODUC", "TNXH", "NGOAINGU", "TIENGDT", "TINHOC", "CONGNGHE",
-              "LSDL", "KHOAHOC", "AMNHAC", "MITHUAT", "HDTN", "GDTC", "PCNL")
 
 
 def completion_by_grade(df: pd.DataFrame, lang: str = "vi") -> go.Figure:
@@ -31,7 +29,7 @@ def completion_by_grade(df: pd.DataFrame, lang: str = "vi") -> go.Figure:
 def progress_heatmap(progress: pd.DataFrame, lang: str = "vi") -> go.Figure:
     """Classes × subjects, coloured by completion; hover names the teacher and the status."""
     name_col = "item_name_en" if lang == "en" else "item_name_vi"
-    order = {code: i for i, code in enumerate(ITEM_ORDER)}
+    order = {code: i for i, code in enumerate(rules.UNIT_ORDER)}
     items = list(dict.fromkeys(progress.sort_values(
         "item_code", key=lambda c: c.map(lambda x: order.get(x, 99)))[name_col]))
     classes = list(dict.fromkeys(progress["class_name"]))

@@ -65,6 +65,8 @@ _UI: dict[str, tuple[str, str]] = {
     "progress.history_note": ("Mỗi điểm là một bản chụp. Đường nét đứt: ngày xong dự kiến nếu giữ tốc độ nhập của 7 ngày gần nhất.",
                               "Each point is a snapshot. Dashed line: the finish expected at the last 7 days' entry rate."),
     "progress.nothing_missing": ("Không còn mục nào thiếu.", "Nothing is missing."),
+    "progress.pick_row": ("Chọn một dòng của bảng để xem các mục còn thiếu của lớp và môn đó.",
+                          "Pick a row of the table to see what that class and subject still miss."),
     "progress.pick_unit": ("Lớp và môn", "Class and subject"),
     "progress.missing_title": ("Các mục còn thiếu: {unit}", "Missing entries: {unit}"),
     "progress.pcnl": ("Phẩm chất, năng lực", "Qualities and competencies"),

@@ -20,7 +20,6 @@ LOOKBACK_DAYS = 7  # the entry rate is measured over the last week of snapshots
 STATES = ("not_started", "in_progress", "complete")
 # Worst first: a teacher's or class's status is the worst of its units.
 STATUSES = ("locked_incomplete", "overdue", "at_risk", "no_schedule", "on_track", "complete")
-PCNL = "PCNL"  # all qualities and competencies of a class, the homeroom teacher's unit
 
 
 @dataclass(frozen=True)
@@ -227,6 +226,10 @@ def compute(data_dir: Path | str, snapshot: snapshots.SnapshotInfo, school_id: s
                 data_dir, snapshot.school_year, period, grade, class_id, snapshot.taken_at).locked
         return locks[(grade, class_id)]
 
+    order = {code: i for i, code in enumerate(rules.UNIT_ORDER)}
+    units = units.sort_values(["grade", "class_name", "item_code"],
+                              key=lambda c: c.map(order) if c.name == "item_code" else c,
+                              ignore_index=True)
     return unit_progress(units, hist, snapshot.taken_at, window_for, locked)
 
 

@@ -57,6 +57,10 @@ SUBJECTS: tuple[Subject, ...] = (
     Subject("GDTC", "Giáo dục thể chất", "Physical education", "subject", (1, 2, 3, 4, 5)),
 )
 SUBJECT_BY_CODE = {s.code: s for s in SUBJECTS}
+# Order of the columns of a progress grid: subjects as the catalogue lists them, then one unit
+# for all qualities and competencies ("PCNL", the homeroom teacher's).
+TRAITS_UNIT = "PCNL"
+UNIT_ORDER: tuple[str, ...] = tuple(s.code for s in SUBJECTS) + (TRAITS_UNIT,)
 
 # Periodic test scores (KTĐK) by grade and period — DOMAIN.md §2, confirmed.
 _SCORED_CK_CN = {

@@ -236,9 +236,11 @@ def guard(page_key: str) -> None:
 
 
 def table(df: pd.DataFrame, columns: dict[str, str], title: str | None = None,
-          snapshot: snapshots.SnapshotInfo | None = None) -> None:
+          snapshot: snapshots.SnapshotInfo | None = None,
+          select_key: str | None = None, key: str | None = None) -> int | None:
     """Show a table with translated headers and numbers in the user's style; with a title, also
-    offer it as Excel with a title row saying what it is, which snapshot, and when."""
+    offer it as Excel with a title row saying what it is, which snapshot, and when. With a
+    `select_key` the user may pick a row: its position is returned."""
     from . import exports
     from .i18n import fmt_number, fmt_percent
 
@@ -251,14 +253,22 @@ def table(df: pd.DataFrame, columns: dict[str, str], title: str | None = None,
         elif pd.api.types.is_integer_dtype(shown[col]) and col not in ("grade",):
             shown[col] = [fmt_number(v, lang()) for v in shown[col]]
     shown.columns = raw.columns
-    st.dataframe(shown, hide_index=True, width="stretch")
+    picked = None
+    if select_key:
+        event = st.dataframe(shown, hide_index=True, width="stretch", key=select_key,
+                             on_select="rerun", selection_mode="single-row")
+        rows = event.selection.rows if event is not None else []
+        picked = rows[0] if rows else None
+    else:
+        st.dataframe(shown, hide_index=True, width="stretch")
     if title:
         subtitle = (tr("export.subtitle", snapshot=snapshot.snapshot_id,
                        when=fmt_datetime(snapshot.taken_at)) if snapshot else "")
         sheet = exports.Sheet(title, raw, title, subtitle)
         st.download_button(tr("export.download"), lambda: exports.workbook([sheet]),
-            file_name=f"{_file_stem(title)}.xlsx", key=f"dl-{title}",
+            file_name=f"{_file_stem(title)}.xlsx", key=f"dl-{key or title}",
             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return picked
 
 
 def _file_stem(title: str) -> str:
@@ -375,7 +385,7 @@ def item_name(code: str) -> str:
     if code in rules.TRAIT_BY_CODE:
         t_ = rules.TRAIT_BY_CODE[code]
         return t_.name_en if lang() == "en" else t_.name_vi
-    return tr("progress.pcnl") if code == "PCNL" else code
+    return tr("progress.pcnl") if code == rules.TRAITS_UNIT else code
 
 
 def reminder_sheets(units: pd.DataFrame, missing: pd.DataFrame,

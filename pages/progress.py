@@ -32,6 +32,25 @@ for col, day, key in ((cols[3], window.deadline if window else None, "progress.d
     col.metric(ui.tr(key), "–" if days is None else fmt_number(days, lang),
                help=fmt_date(day) if day else ui.tr("status.no_schedule"))
 
+
+
+def show_missing(unit_class: str, unit_code: str, label: str, where: str) -> None:
+    missing = ui.query(snapshot, "missing_entries", school_id=school.school_id, period=period,
+                       class_id=unit_class, unit_code=unit_code)
+    ui.table(missing.assign(
+        what=[ui.tr("missing." + m) for m in missing["missing"]],
+        item=[ui.item_name(c) for c in missing["item_code"]]),
+        {"student_id": "col.student_id", "full_name": "col.student", "item": "col.item",
+         "what": "col.missing"},
+        title=ui.tr("progress.missing_title", unit=label), snapshot=snapshot,
+        key=f"missing-{where}")
+
+
+def unit_label(row) -> str:
+    name = row.item_name_en if lang == "en" else row.item_name_vi
+    return f"{row.class_name} · {name} ({fmt_number(row.expected - row.entered, lang)})"
+
+
 tab_map, tab_teachers, tab_history, tab_missing = st.tabs([
     ui.tr("progress.tab_map"), ui.tr("progress.tab_teachers"), ui.tr("progress.tab_history"),
     ui.tr("progress.tab_missing")])
@@ -41,7 +60,7 @@ with tab_map:
         st.info(ui.tr("overview.nothing_expected"))
     else:
         st.plotly_chart(charts.progress_heatmap(shown, lang), width="stretch")
-        ui.table(shown.assign(
+        picked = ui.table(shown.assign(
             item=shown["item_name_en" if lang == "en" else "item_name_vi"],
             status_text=[ui.tr("status." + s) for s in shown["status"]],
             finish=[fmt_date(f) if f is not None and f.year < 9999 else
@@ -49,7 +68,16 @@ with tab_map:
             {"class_name": "col.class", "item": "col.subject", "staff_name": "col.teacher",
              "expected": "col.expected", "entered": "col.entered", "completion": "col.completion",
              "status_text": "col.status", "finish": "col.projected_finish"},
-            title=ui.tr("progress.table_title", period=period), snapshot=snapshot)
+            title=ui.tr("progress.table_title", period=period), snapshot=snapshot,
+            select_key="unit_table")
+        if picked is None:
+            st.caption(ui.tr("progress.pick_row"))
+        else:
+            row = shown.iloc[picked]
+            if row["entered"] < row["expected"]:
+                show_missing(row["class_id"], row["item_code"], unit_label(row), "map")
+            else:
+                st.success(ui.tr("progress.nothing_missing"))
 
 with tab_teachers:
     teachers = progress.by_teacher(shown)
@@ -88,20 +116,11 @@ with tab_missing:
     if choices.empty:
         st.success(ui.tr("progress.nothing_missing"))
     else:
-        labels = {f"{r.class_id}|{r.item_code}": f"{r.class_name} · "
-                  f"{r.item_name_en if lang == 'en' else r.item_name_vi} "
-                  f"({fmt_number(r.expected - r.entered, lang)})" for r in choices.itertuples()}
+        labels = {f"{r.class_id}|{r.item_code}": unit_label(r) for r in choices.itertuples()}
         wanted = st.query_params.get("unit")
         keys = list(labels)
         key = st.selectbox(ui.tr("progress.pick_unit"), keys, format_func=labels.get,
                            index=keys.index(wanted) if wanted in keys else 0)
         st.query_params["unit"] = key
         unit_class, unit_code = key.split("|")
-        missing = ui.query(snapshot, "missing_entries", school_id=school.school_id, period=period,
-                           class_id=unit_class, unit_code=unit_code)
-        ui.table(missing.assign(
-            what=[ui.tr("missing." + m) for m in missing["missing"]],
-            item=[ui.item_name(c) for c in missing["item_code"]]),
-            {"student_id": "col.student_id", "full_name": "col.student", "item": "col.item",
-             "what": "col.missing"},
-            title=ui.tr("progress.missing_title", unit=labels[key]), snapshot=snapshot)
+        show_missing(unit_class, unit_code, labels[key], "tab")

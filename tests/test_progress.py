@@ -195,3 +195,21 @@ def test_cli_reports(tmp_path, capsys):
     assert "progress" in capsys.readouterr().out
     # A snapshot holding two schools needs --school-id.
     assert cli.main(["report", "progress", "--data", str(tmp_path)]) == 2
+
+
+def test_teacher_table_sums_their_units(tmp_path):
+    infos = _series(tmp_path)
+    schedule.set_window(tmp_path, "2026-2027", "CK1", None, CK1.opens, CK1.deadline, CK1.lock, "t")
+    units = progress.compute(tmp_path, infos[-1], "S1", "CK1")
+    teachers = progress.by_teacher(units).set_index("staff_id", drop=False)
+    # GV1 is the homeroom teacher of 1A (its traits) and teaches Toán in 1A by assignment.
+    mine = [(c, u) for c, u, s in zip(units["class_id"], units["item_code"], units["staff_id"])
+            if s == "GV1"]
+    assert sorted(mine) == [("L1A", "PCNL"), ("L1A", "TOAN")]
+    expected = sum(int(e) for e, s in zip(units["expected"], units["staff_id"]) if s == "GV1")
+    entered = sum(int(n) for n, s in zip(units["entered"], units["staff_id"]) if s == "GV1")
+    row = teachers.loc["GV1"]
+    assert (row["expected"], row["entered"], row["units"]) == (expected, entered, 2)
+    # Units nobody is assigned to are grouped, not lost.
+    assert teachers["expected"].sum() == units["expected"].sum()
+    assert teachers["staff_id"].isna().sum() == 1
