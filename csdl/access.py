@@ -21,6 +21,8 @@ PAGES: tuple[PageSpec, ...] = (
              ("principal", "vice_principal", "admin")),
     PageSpec("schedule", "page.schedule", ":material/event_available:",
              ("principal", "vice_principal", "admin")),
+    PageSpec("changes", "page.changes", ":material/published_with_changes:",
+             ("principal", "vice_principal", "admin")),
     PageSpec("data", "page.data", ":material/upload_file:", ("principal", "admin")),
     PageSpec("users", "page.users", ":material/group:", ("principal", "admin")),
 )

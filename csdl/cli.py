@@ -19,6 +19,7 @@ from .timeutil import parse_iso
 REPORTS = {
     "progress": "report.progress",
     "overdue": "report.overdue",
+    "changes-after-lock": "report.changes_after_lock",
 }
 
 
@@ -58,6 +59,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--by", default="class,subject", choices=("class,subject", "teacher"))
     _add_common(p)
 
+    p = sub.add_parser("diff", help="every cell that differs between two snapshots, as CSV")
+    p.add_argument("before")
+    p.add_argument("after")
+    p.add_argument("--school-id", help="needed when the snapshots hold several schools")
+    p.add_argument("--period", choices=rules.PERIODS)
+    _add_common(p)
+
     p = sub.add_parser("check", help="what the data folder holds; how to create the first user")
     _add_common(p)
 
@@ -86,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     data_dir = config.data_dir(args.data)
     handler = {"import": cmd_import, "demo": cmd_demo, "snapshots": cmd_snapshots,
-               "users": cmd_users, "check": cmd_check, "report": cmd_report}[args.command]
+               "users": cmd_users, "check": cmd_check, "report": cmd_report,
+               "diff": cmd_diff}[args.command]
     try:
         return handler(args, data_dir)
     except snapshots.SnapshotError as exc:
@@ -267,6 +276,13 @@ def cmd_report(args: argparse.Namespace, data_dir: Path) -> int:
     except ValueError as exc:
         print(str(exc), file=sys.stderr)
         return 2
+    if args.name == "changes-after-lock":
+        from . import changes
+
+        table = changes.after_lock(data_dir, snapshot, school_id, args.period)
+        table = table[DIFF_CSV_COLUMNS + ["request_id", "decision"]]
+        table.to_csv(sys.stdout, index=False, lineterminator="\n")
+        return 0
     units = progress.compute(data_dir, snapshot, school_id, period)
     if args.name == "progress":
         table = (progress.by_teacher(units) if args.by == "teacher"
@@ -276,4 +292,23 @@ def cmd_report(args: argparse.Namespace, data_dir: Path) -> int:
     else:
         table = progress.overdue(units)
     table.to_csv(sys.stdout, index=False, float_format="%.4f", lineterminator="\n")
+    return 0
+
+
+DIFF_CSV_COLUMNS = ["student_id", "class_id", "period", "item_type", "item_code", "field",
+                    "before", "after"]
+
+
+def cmd_diff(args: argparse.Namespace, data_dir: Path) -> int:
+    from . import diff
+
+    for snapshot_id in (args.before, args.after):
+        snapshots.get_snapshot(data_dir, snapshot_id)  # a clear message when one is missing
+    schools = diff.schools_of(data_dir, args.after)
+    school_id = args.school_id or (schools[0] if len(schools) == 1 else None)
+    if school_id not in schools:
+        print(t("cli.school_choice", args.lang, schools=", ".join(schools)), file=sys.stderr)
+        return 2
+    table = diff.diff(data_dir, args.before, args.after, school_id, args.period)
+    table[DIFF_CSV_COLUMNS].to_csv(sys.stdout, index=False, lineterminator="\n")
     return 0

@@ -441,3 +441,22 @@ def snapshot_and_school() -> tuple[snapshots.SnapshotInfo, pd.Series]:
     if school is None:
         st.stop()
     return snapshot, school
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _changed_after_lock(data_path: str, snapshot_id: str, school_id: str,
+                        schedule_key: str) -> pd.DataFrame:
+    from . import changes
+
+    return changes.changed_after_lock(data_path, snapshots.get_snapshot(data_path, snapshot_id),
+                                      school_id)
+
+
+def changes_after_lock(snapshot: snapshots.SnapshotInfo, school_id: str) -> pd.DataFrame:
+    """Changes after each lock (cached per snapshot and schedule) matched to the requests as
+    they stand now (not cached: a decision shows at once)."""
+    from . import changes
+
+    changed = _changed_after_lock(str(data_dir()), snapshot.snapshot_id, school_id,
+                                  _schedule_key(snapshot.school_year))
+    return changes.annotate(changed, changes.requests(data_dir(), snapshot.school_year, school_id))

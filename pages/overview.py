@@ -1,7 +1,7 @@
 """Tổng quan: the school, how old the data is, the current period's completion and who is late."""
 import streamlit as st
 
-from csdl import charts, progress, ui
+from csdl import changes, charts, progress, ui
 from csdl.i18n import fmt_date, fmt_number, fmt_percent
 
 ui.guard("overview")
@@ -26,6 +26,13 @@ for col, day, key in ((cols[2], window.deadline if window else None, "progress.d
     days = progress.days_until(day, snapshot.taken_at)
     col.metric(ui.tr(key), "–" if days is None else fmt_number(days, lang),
                help=fmt_date(day) if day else ui.tr("status.no_schedule"))
+
+unapproved = len(changes.not_approved(ui.changes_after_lock(snapshot, school.school_id)))
+if unapproved:
+    st.warning(ui.tr("overview.unapproved", count=fmt_number(unapproved, lang)))
+    if "changes" in ui.allowed_pages():
+        st.page_link("pages/changes.py", label=ui.tr("page.changes"),
+                     icon=":material/published_with_changes:")
 
 st.markdown("#### " + ui.tr("overview.by_grade"))
 by_grade = ui.query(snapshot, "completion_by_grade", school_id=school.school_id, period=period)

@@ -1,0 +1,158 @@
+"""Differences between snapshots and changes after a lock: planted changes found exactly, none
+missed and none invented; requests and decisions matched; every write audited."""
+from datetime import date, datetime
+
+import pandas as pd
+import pytest
+
+from csdl import changes, cli, diff, records, schedule, snapshots
+from tests.conftest import small_school_tables
+
+BEFORE = datetime(2027, 1, 8, 17)
+AFTER = datetime(2027, 1, 20, 17)
+
+
+def planted(tables: dict) -> dict:
+    """The small school with seven planted changes (listed in EXPECTED)."""
+    t = {k: v.copy() for k, v in tables.items()}
+    sr = t["subject_result"]
+    sr.loc[(sr.student_id == "H1") & (sr.period == "CK1") & (sr.subject_code == "TOAN"), "level"] = "H"
+    sr.loc[(sr.student_id == "H3") & (sr.period == "CK1") & (sr.subject_code == "TOAN"), "score"] = 8
+    sr.loc[(sr.student_id == "H5") & (sr.period == "CK1") & (sr.subject_code == "KHOAHOC"), "score"] = None
+    t["trait_result"] = pd.concat([t["trait_result"], pd.DataFrame(
+        [("S1", "H6", "CK1", "PC_CHAMCHI", "T")], columns=t["trait_result"].columns)],
+        ignore_index=True)
+    # H2 leaves the list (with no results left); H7 joins 1B and gets a Toán level.
+    t["student"] = pd.concat([t["student"][t["student"].student_id != "H2"], pd.DataFrame(
+        [("S1", "H7", "L1B", "Đặng Khoa", True)], columns=t["student"].columns)], ignore_index=True)
+    t["trait_result"] = t["trait_result"][t["trait_result"].student_id != "H2"]
+    t["subject_result"] = pd.concat([sr, pd.DataFrame(
+        [("S1", "H7", "CK1", "TOAN", "T", None)], columns=sr.columns)], ignore_index=True)
+    # A change in the other school must never show for S1.
+    sr2 = t["subject_result"]
+    sr2.loc[(sr2.school_id == "S2") & (sr2.student_id == "K1"), "level"] = "C"
+    return t
+
+
+EXPECTED = {
+    ("H1", "CK1", "subject", "TOAN", "level", "T", "H", "changed"),
+    ("H3", "CK1", "subject", "TOAN", "score", "7", "8", "changed"),
+    ("H5", "CK1", "subject", "KHOAHOC", "score", "8", None, "removed"),
+    ("H6", "CK1", "trait", "PC_CHAMCHI", "level", None, "T", "added"),
+    ("H2", None, "student", "STUDENT", "class_id", "L1A", None, "removed"),
+    ("H7", None, "student", "STUDENT", "class_id", None, "L1B", "added"),
+    ("H7", "CK1", "subject", "TOAN", "level", None, "T", "added"),
+}
+
+
+@pytest.fixture
+def pair(tmp_path):
+    base = small_school_tables()
+    a = snapshots.write_snapshot(tmp_path, base, school_year="2026-2027", taken_at=BEFORE,
+                                 source="import")
+    b = snapshots.write_snapshot(tmp_path, planted(base), school_year="2026-2027",
+                                 taken_at=AFTER, source="import")
+    return tmp_path, a, b
+
+
+def as_set(df: pd.DataFrame) -> set:
+    df = df.astype(object).where(df.notna(), None)
+    return set(zip(df.student_id, df.period, df.item_type, df.item_code, df.field, df.before,
+                   df.after, df.change))
+
+
+def test_planted_changes_found_exactly(pair):
+    data, a, b = pair
+    got = diff.diff(data, a.snapshot_id, b.snapshot_id, "S1")
+    assert as_set(got) == EXPECTED
+    # Class of a student who left comes from the earlier snapshot.
+    assert got.loc[got.student_id == "H2", "class_id"].item() == "L1A"
+    assert as_set(diff.diff(data, a.snapshot_id, b.snapshot_id, "S1", "CK1")) == {
+        e for e in EXPECTED if e[1] == "CK1"}
+    assert diff.diff(data, a.snapshot_id, a.snapshot_id, "S1").empty
+    other = diff.diff(data, a.snapshot_id, b.snapshot_id, "S2")
+    assert as_set(other) == {("K1", "CK1", "subject", "TOAN", "level", "T", "C", "changed")}
+
+
+def test_cli_diff_prints_csv(pair, capsys):
+    data, a, b = pair
+    assert cli.main(["diff", a.snapshot_id, b.snapshot_id, "--data", str(data),
+                     "--school-id", "S1", "--period", "CK1"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "student_id,class_id,period,item_type,item_code,field,before,after"
+    assert "H1,L1A,CK1,subject,TOAN,level,T,H" in lines and len(lines) == 1 + 5
+    assert cli.main(["diff", a.snapshot_id, "20990101-000000-abcdef", "--data", str(data)]) == 2
+
+
+def test_after_lock_and_requests_matched(pair):
+    data, a, b = pair
+    assert changes.after_lock(data, b, "S1").empty  # no period locked yet
+    schedule.set_window(data, "2026-2027", "CK1", None, date(2026, 12, 29), date(2027, 1, 9),
+                        date(2027, 1, 10), "t")
+    after = changes.after_lock(data, b, "S1")
+    assert as_set(after[after.period == "CK1"]) == {e for e in EXPECTED if e[1] == "CK1"}
+    assert set(after["decision"]) == {"none"}
+    common = dict(school_year="2026-2027", school_id="S1", period="CK1", item_type="subject",
+                  item_code="TOAN", requested_by="Cô Lan", actor="quantri")
+    approved = changes.record_request(data, student_id="H1", field="level", old_value="T",
+                                      new_value="H", reason="Nhập nhầm", **common)
+    rejected = changes.record_request(data, student_id="H3", field="score", old_value="7",
+                                      new_value="8", reason="Chấm lại", **common)
+    changes.record_request(data, student_id="H7", field="level", old_value=None,
+                           new_value="H", reason="Học sinh mới", **common)  # asks for H, not T
+    changes.decide(data, approved, "approved", None, "hieutruong")
+    changes.decide(data, rejected, "rejected", "Không có bài kiểm tra gốc", "hieutruong")
+    after = changes.after_lock(data, b, "S1").set_index(["student_id", "item_code", "field"])
+    assert after.loc[("H1", "TOAN", "level"), "decision"] == "approved"
+    assert after.loc[("H1", "TOAN", "level"), "request_id"] == approved
+    assert after.loc[("H3", "TOAN", "score"), "decision"] == "rejected"
+    assert after.loc[("H7", "TOAN", "level"), "decision"] == "none"
+    assert len(changes.not_approved(after.reset_index())) == len(after) - 1
+    actions = [r["action"] for r in records.audit_entries(data)]
+    assert actions.count("change_request") == 3 and actions.count("change_decision") == 2
+
+
+def test_the_base_is_the_last_snapshot_before_the_lock(pair):
+    data, a, b = pair
+    # Locked on 21/01, after both snapshots: nothing has changed since the lock yet.
+    schedule.set_window(data, "2026-2027", "CK1", None, date(2026, 12, 29), date(2027, 1, 9),
+                        date(2027, 1, 21), "t")
+    assert changes.locked_periods(data, b) == []
+    # A school-wide lock event on 09/01 10:00 decides instead of the schedule's date.
+    schedule.record_event(data, "2026-2027", "CK1", "lock", "school", None,
+                          datetime(2027, 1, 9, 10), "Khóa sổ", "quantri")
+    [locked] = changes.locked_periods(data, b)
+    assert locked.base.snapshot_id == a.snapshot_id
+    assert len(changes.after_lock(data, b, "S1", "CK1")) == 5
+
+
+def test_requests_validated_and_decisions_checked(tmp_path):
+    base = dict(school_year="2026-2027", school_id="S1", student_id="H1", period="CK1",
+                item_type="subject", item_code="TOAN", field="level", old_value="T",
+                new_value="H", reason="Nhập nhầm", requested_by="Cô Lan", actor="quantri")
+    for change, key in ((dict(reason=" "), "changes.reason_required"),
+                        (dict(field="grade"), "changes.bad_field"),
+                        (dict(period="HK1"), "changes.bad_period"),
+                        (dict(requested_by=""), "changes.teacher_required")):
+        with pytest.raises(changes.ChangeError) as exc:
+            changes.record_request(tmp_path, **(base | change))
+        assert exc.value.key == key
+    request_id = changes.record_request(tmp_path, **base)
+    with pytest.raises(changes.ChangeError) as exc:
+        changes.decide(tmp_path, request_id, "rejected", "", "hieutruong")
+    assert exc.value.key == "changes.note_required"
+    with pytest.raises(changes.ChangeError):
+        changes.decide(tmp_path, 999, "approved", None, "hieutruong")
+    assert changes.requests(tmp_path, "2026-2027", "S1")["decision"].tolist() == ["pending"]
+
+
+def test_cli_report_changes_after_lock(pair, capsys):
+    data, a, b = pair
+    schedule.set_window(data, "2026-2027", "CK1", None, date(2026, 12, 29), date(2027, 1, 9),
+                        date(2027, 1, 10), "t")
+    assert cli.main(["report", "changes-after-lock", "--data", str(data), "--school-id", "S1",
+                     "--period", "CK1"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == ("student_id,class_id,period,item_type,item_code,field,before,after,"
+                        "request_id,decision")
+    assert "H1,L1A,CK1,subject,TOAN,level,T,H,,none" in lines and len(lines) == 6
