@@ -133,6 +133,8 @@ def annotate(changes: pd.DataFrame, reqs: pd.DataFrame) -> pd.DataFrame:
     if reqs.empty or out.empty:
         out["request_id"] = pd.array([None] * len(out), dtype="Int64")
         out["decision"] = "none"
+        if "student_left" in out and len(out):
+            out.loc[out["student_left"].astype(bool), "decision"] = "student_left"
         return out
     latest = (reqs.assign(after=reqs["new_value"])
               .sort_values("id").drop_duplicates(key + ["after"], keep="last")
@@ -143,6 +145,8 @@ def annotate(changes: pd.DataFrame, reqs: pd.DataFrame) -> pd.DataFrame:
         on=key + ["_after"], how="left").drop(columns="_after")
     merged["request_id"] = merged["request_id"].astype("Int64")
     merged["decision"] = merged["decision"].fillna("none")
+    if "student_left" in merged:  # values gone with a student who left need no request
+        merged.loc[merged["student_left"] & (merged["decision"] == "none"), "decision"] = "student_left"
     return merged
 
 
@@ -180,7 +184,8 @@ def locked_periods(data_dir: Path | str, latest: snapshots.SnapshotInfo) -> list
 
 
 AFTER_LOCK_COLUMNS = ["student_id", "class_id", "full_name", "period", "item_type", "item_code",
-                      "field", "before", "after", "change", "locked_at", "base_snapshot"]
+                      "field", "before", "after", "change", "locked_at", "base_snapshot",
+                      "student_left"]
 
 
 def after_lock(data_dir: Path | str, latest: snapshots.SnapshotInfo, school_id: str,
@@ -205,11 +210,20 @@ def changed_after_lock(data_dir: Path | str, latest: snapshots.SnapshotInfo, sch
         frames.append(changed.assign(locked_at=lp.locked_at, base_snapshot=lp.base.snapshot_id))
     if not frames:
         return pd.DataFrame(columns=AFTER_LOCK_COLUMNS)
-    return pd.concat(frames, ignore_index=True)
+    changed = pd.concat(frames, ignore_index=True)
+    con = snapshots.connect(data_dir, latest.snapshot_id)
+    try:
+        enrolled = {r[0] for r in con.execute(
+            "SELECT student_id FROM student WHERE school_id = ? AND active", [school_id]).fetchall()}
+    finally:
+        con.close()
+    changed["student_left"] = ~changed["student_id"].isin(enrolled)
+    return changed
 
 
 def not_approved(changes: pd.DataFrame) -> pd.DataFrame:
-    return changes[changes["decision"] != "approved"]
+    """Changes that needed the principal's consent and do not have it."""
+    return changes[~changes["decision"].isin(["approved", "student_left"])]
 
 
 def _blank_none(value: str | None) -> str | None:
@@ -217,3 +231,40 @@ def _blank_none(value: str | None) -> str | None:
         return None
     value = str(value).strip()
     return value or None
+
+
+def store_demo_requests(data_dir: Path | str) -> None:
+    """The demo school's paperwork for its changes after the GK1 lock: of the values corrected
+    after the lock, some have an approved request, some a rejected one, one is pending and the
+    rest none. Idempotent; deterministic (the corrections are taken in a fixed order)."""
+    latest = snapshots.latest_snapshot(data_dir)
+    if latest is None or latest.source != "demo":
+        return
+    con = snapshots.connect(data_dir, latest.snapshot_id)
+    try:
+        school_ids = [r[0] for r in con.execute("SELECT school_id FROM school ORDER BY 1").fetchall()]
+        homeroom = dict(con.execute(
+            "SELECT c.class_id, s.full_name FROM \"class\" c JOIN staff s "
+            "ON s.school_id = c.school_id AND s.staff_id = c.homeroom_staff_id").fetchall())
+    finally:
+        con.close()
+    plan = ["approved"] * 4 + ["rejected"] * 2 + ["pending"]
+    for school_id in school_ids:
+        if not requests(data_dir, latest.school_year, school_id).empty:
+            continue
+        corrected = changed_after_lock(data_dir, latest, school_id, "GK1")
+        corrected = corrected[corrected["change"] == "changed"].sort_values(
+            ["class_id", "student_id", "item_code", "field"])
+        for decision, row in zip(plan, corrected.itertuples()):
+            locked = pd.Timestamp(row.locked_at).to_pydatetime()
+            request_id = record_request(
+                data_dir, school_year=latest.school_year, school_id=school_id,
+                student_id=row.student_id, period=row.period, item_type=row.item_type,
+                item_code=row.item_code, field=row.field, old_value=row.before,
+                new_value=row.after, reason="Nhập nhầm khi nhập liệu, đối chiếu với bài kiểm tra",
+                requested_by=homeroom.get(row.class_id, "Giáo viên chủ nhiệm"), actor="quantri",
+                at=locked + pd.Timedelta(days=2).to_pytimedelta())
+            if decision != "pending":
+                decide(data_dir, request_id, decision,
+                       None if decision == "approved" else "Không có minh chứng trên bài kiểm tra",
+                       "hieutruong", at=locked + pd.Timedelta(days=3).to_pytimedelta())

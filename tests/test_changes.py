@@ -156,3 +156,14 @@ def test_cli_report_changes_after_lock(pair, capsys):
     assert lines[0] == ("student_id,class_id,period,item_type,item_code,field,before,after,"
                         "request_id,decision")
     assert "H1,L1A,CK1,subject,TOAN,level,T,H,,none" in lines and len(lines) == 6
+
+
+def test_values_gone_with_a_student_who_left_need_no_request():
+    changed = pd.DataFrame([
+        ("H1", "CK1", "subject", "TOAN", "level", "T", None, "removed", True),
+        ("H3", "CK1", "subject", "TOAN", "level", "T", None, "removed", False)],
+        columns=["student_id", "period", "item_type", "item_code", "field", "before", "after",
+                 "change", "student_left"])
+    out = changes.annotate(changed, pd.DataFrame(columns=changes.REQUEST_COLUMNS))
+    assert out["decision"].tolist() == ["student_left", "none"]
+    assert changes.not_approved(out)["student_id"].tolist() == ["H3"]

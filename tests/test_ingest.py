@@ -194,3 +194,18 @@ def test_bad_cells_warn_and_are_kept_as_invalid(tmp_path, school_files, capsys):
     res = raw(data, f"SELECT subject_code, level, score FROM subject_result WHERE student_id = '{sid}' ORDER BY 1")
     res = res.astype(object).where(res.notna(), None)
     assert res.values.tolist() == [["DAODUC", "H", None], ["TOAN", "T", None], ["TV", None, 0]]
+
+
+def test_demo_paperwork_for_changes_after_the_gk1_lock(demo_dir):
+    from csdl import changes, schedule
+
+    schedule.store_demo_schedule(demo_dir)
+    changes.store_demo_requests(demo_dir)
+    changes.store_demo_requests(demo_dir)  # idempotent
+    latest = snapshots.latest_snapshot(demo_dir)
+    after = changes.after_lock(demo_dir, latest, "DEMO01", "GK1")
+    corrected = after[after["change"] == "changed"]
+    decisions = corrected["decision"].value_counts().to_dict()
+    assert decisions.get("approved") == 4 and decisions.get("rejected") == 2
+    assert decisions.get("pending") == 1 and decisions.get("none", 0) >= 1
+    assert len(changes.requests(demo_dir, latest.school_year, "DEMO01")) == 7
