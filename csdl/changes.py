@@ -183,7 +183,7 @@ def locked_periods(data_dir: Path | str, latest: snapshots.SnapshotInfo) -> list
     return out
 
 
-AFTER_LOCK_COLUMNS = ["student_id", "class_id", "full_name", "period", "item_type", "item_code",
+AFTER_LOCK_COLUMNS = ["student_id", "class_id", "class_name", "full_name", "period", "item_type", "item_code",
                       "field", "before", "after", "change", "locked_at", "base_snapshot",
                       "student_left"]
 

@@ -571,13 +571,17 @@ def fmt_percent(ratio: float | None, lang: str = "vi", decimals: int = 1) -> str
     return fmt_number(ratio * 100, lang, decimals) + "%"
 
 
+def _missing(value: object) -> bool:
+    return value is None or value != value  # NaN and NaT are not equal to themselves
+
+
 def fmt_date(value: date | datetime | None, lang: str = "vi") -> str:
-    if value is None:
+    if _missing(value):
         return "–"
     return value.strftime("%d/%m/%Y")
 
 
 def fmt_datetime(value: datetime | None, lang: str = "vi") -> str:
-    if value is None:
+    if _missing(value):
         return "–"
     return value.strftime("%d/%m/%Y %H:%M")

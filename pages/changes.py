@@ -37,7 +37,7 @@ def readable(df: pd.DataFrame) -> pd.DataFrame:
         before_text=df["before"].fillna("–"), after_text=df["after"].fillna("–"))
 
 
-DIFF_COLUMNS = {"class_id": "col.class", "student_id": "col.student_id",
+DIFF_COLUMNS = {"class_name": "col.class", "student_id": "col.student_id",
                 "full_name": "col.student", "period": "ui.period", "item": "col.item",
                 "field_text": "changes.col_field", "before_text": "changes.col_before",
                 "after_text": "changes.col_after", "change_text": "changes.col_change"}
@@ -106,7 +106,7 @@ with tab_requests:
             field_text=[ui.tr(f"changes.field_{f}") for f in reqs["field"]],
             old=reqs["old_value"].fillna("–"), new=reqs["new_value"].fillna("–"),
             decision_text=[ui.tr(f"changes.decision_{d}") for d in reqs["decision"]],
-            decided=[f"{d or ''} {fmt_datetime(pd.Timestamp(a)) if a else ''}".strip()
+            decided=[f"{d} · {fmt_datetime(pd.Timestamp(a))}" if pd.notna(d) else "–"
                      for d, a in zip(reqs["decided_by"], reqs["decided_at"])]),
             {"id": "changes.col_request", "student_id": "col.student_id", "period": "ui.period",
              "item": "col.item", "field_text": "changes.col_field", "old": "changes.col_before",

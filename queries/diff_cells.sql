@@ -55,11 +55,14 @@ WITH cells_a AS (
 )
 SELECT d.student_id,
        coalesce(sb.class_id, sa.class_id) AS class_id,
+       coalesce(cb.class_name, ca.class_name, sb.class_id, sa.class_id) AS class_name,
        coalesce(sb.full_name, sa.full_name) AS full_name,
        d.period, d.item_type, d.item_code, d.field, d.before, d.after, d.change
 FROM diff d
 LEFT JOIN b.student sb ON sb.school_id = $school_id AND sb.student_id = d.student_id
 LEFT JOIN a.student sa ON sa.school_id = $school_id AND sa.student_id = d.student_id
+LEFT JOIN b."class" cb ON cb.school_id = $school_id AND cb.class_id = sb.class_id
+LEFT JOIN a."class" ca ON ca.school_id = $school_id AND ca.class_id = sa.class_id
 WHERE $period IS NULL OR d.period = $period
 ORDER BY class_id, d.student_id, list_position(['GK1', 'CK1', 'GK2', 'CN'], d.period),
          d.item_type, d.item_code, d.field;
