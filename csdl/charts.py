@@ -84,3 +84,105 @@ def burnup(totals: pd.DataFrame, lang: str = "vi", opens=None, deadline=None, lo
                       separators=",." if lang == "vi" else ".,",
                       legend=dict(orientation="h", y=-0.15))
     return fig
+
+
+# --- results (issue 7) ----------------------------------------------------------------------
+# One colour per level everywhere: best green, middle amber, not completed red.
+LEVEL_COLORS = {
+    "subject": {"T": "#238b45", "H": "#f0a202", "C": "#d7301f"},
+    "trait": {"T": "#238b45", "Đ": "#f0a202", "C": "#d7301f"},
+    "classification": {"HTXS": "#00441b", "HTT": "#41ab5d", "HT": "#f0a202", "CHT": "#d7301f"},
+}
+
+
+def _separators(lang: str) -> str:
+    return ",." if lang == "vi" else ".,"
+
+
+def level_share_bars(shares: pd.DataFrame, kind: str, lang: str = "vi",
+                     label_col: str = "label", group_col: str | None = None) -> go.Figure:
+    """100% stacked horizontal bars: one bar per row label (rows as `shares` orders them), one
+    segment per level of `kind` ("subject", "trait" or "classification"). `shares` is the long
+    table of csdl.results.shares plus a label column; `group_col` adds an outer axis label
+    (a trait's group)."""
+    colors = LEVEL_COLORS[kind]
+    rows = shares.drop_duplicates([c for c in (group_col, label_col) if c])
+    y_of = (lambda df: [list(df[group_col]), list(df[label_col])]) if group_col \
+        else (lambda df: list(df[label_col]))
+    fig = go.Figure()
+    for level, color in colors.items():
+        part = shares[shares["level"] == level]
+        fig.add_trace(go.Bar(
+            x=[float(v) * 100 if pd.notna(v) else 0.0 for v in part["share"]], y=y_of(part),
+            orientation="h", name=t(f"level.{kind}.{level}", lang), marker_color=color,
+            text=[fmt_percent(v, lang, 0) if pd.notna(v) and v >= 0.06 else "" for v in part["share"]],
+            textposition="inside", insidetextanchor="middle",
+            customdata=part[["students", "total"]].to_numpy(),
+            hovertemplate="%{y}: %{x:.1f}% (%{customdata[0]:,} / %{customdata[1]:,})<extra>"
+                          + level + "</extra>"))
+    fig.update_layout(
+        barmode="stack", xaxis=dict(range=[0, 100], title=t("chart.share_pct", lang), ticksuffix="%"),
+        yaxis=dict(autorange="reversed"), height=110 + 30 * max(len(rows), 1),
+        margin=dict(l=10, r=10, t=10, b=40), separators=_separators(lang),
+        legend=dict(orientation="h", y=1.02, yanchor="bottom", traceorder="normal"))
+    return fig
+
+
+def score_histogram(distribution: pd.DataFrame, lang: str = "vi",
+                    series_col: str = "label") -> go.Figure:
+    """Students per test score 1–10, one bar series per value of `series_col` (a grade)."""
+    fig = go.Figure()
+    for name, part in distribution.groupby(series_col, sort=False):
+        fig.add_trace(go.Bar(x=list(part["score"]), y=list(part["students"]), name=str(name),
+                             hovertemplate="%{x}: %{y:,}<extra>" + str(name) + "</extra>"))
+    fig.update_layout(
+        barmode="group", height=340, margin=dict(l=10, r=10, t=10, b=40),
+        xaxis=dict(title=t("chart.score", lang), tickmode="linear", tick0=1, dtick=1,
+                   range=[0.5, 10.5]),
+        yaxis=dict(title=t("chart.students", lang)), separators=_separators(lang),
+        legend=dict(orientation="h", y=1.02, yanchor="bottom"))
+    return fig
+
+
+def transition_heatmap(matrix: pd.DataFrame, before: str, after: str,
+                       lang: str = "vi") -> go.Figure:
+    """From level (rows) to level (columns) between two periods, each cell a count of the same
+    students; the diagonal is 'no change'."""
+    from .i18n import fmt_number
+
+    z = matrix.to_numpy().tolist()
+    fig = go.Figure(go.Heatmap(
+        z=z, x=[str(c) for c in matrix.columns], y=[str(i) for i in matrix.index],
+        text=[[fmt_number(v, lang) for v in row] for row in z],
+        texttemplate="%{text}", colorscale="Blues", showscale=False, xgap=2, ygap=2,
+        hovertemplate="%{y} → %{x}: %{text}<extra></extra>"))
+    fig.update_layout(
+        xaxis=dict(title=t("chart.level_at", lang, period=after), side="top", type="category"),
+        yaxis=dict(title=t("chart.level_at", lang, period=before), autorange="reversed",
+                   type="category"),
+        height=120 + 60 * len(matrix), margin=dict(l=10, r=10, t=60, b=10))
+    return fig
+
+
+def classes_side_by_side(shares: pd.DataFrame, lang: str = "vi",
+                         label_col: str = "label") -> go.Figure:
+    """Two (or more) classes' subject shares next to each other, the same subjects on one
+    axis, one panel per class in the order `shares` gives them."""
+    from plotly.subplots import make_subplots
+
+    classes = list(dict.fromkeys(shares["class_name"]))
+    fig = make_subplots(rows=1, cols=len(classes), shared_yaxes=True,
+                        subplot_titles=classes, horizontal_spacing=0.06)
+    for col, name in enumerate(classes, start=1):
+        own = level_share_bars(shares[shares["class_name"] == name], "subject", lang, label_col)
+        for trace in own.data:
+            trace.showlegend = col == 1
+            trace.legendgroup = trace.name
+            fig.add_trace(trace, row=1, col=col)
+        fig.update_xaxes(range=[0, 100], ticksuffix="%", dtick=25, row=1, col=col)
+    rows = shares[label_col].nunique()
+    fig.update_layout(barmode="stack", height=160 + 30 * max(rows, 1),
+                      margin=dict(l=10, r=10, t=90, b=30), separators=_separators(lang),
+                      legend=dict(orientation="h", yref="container", y=0.99, yanchor="top"))
+    fig.update_yaxes(autorange="reversed")
+    return fig

@@ -20,6 +20,8 @@ REPORTS = {
     "progress": "report.progress",
     "overdue": "report.overdue",
     "changes-after-lock": "report.changes_after_lock",
+    "spot-checks": "report.spot_checks",
+    "quality": "report.quality",
 }
 
 
@@ -166,12 +168,13 @@ def print_summary(data_dir: Path, snapshot_id: str, school_id: str, lang: str) -
 
 
 def cmd_demo(args: argparse.Namespace, data_dir: Path) -> int:
-    from . import changes, demo, schedule
+    from . import changes, demo, schedule, spotcheck
 
     infos = demo.make_demo(data_dir, seed=args.seed, as_of=args.as_of, schools=args.schools)
     auth.ensure_demo_users(data_dir)
     schedule.store_demo_schedule(data_dir)
     changes.store_demo_requests(data_dir)
+    spotcheck.store_demo_checks(data_dir)
     print(t("cli.demo_done", args.lang, count=len(infos), folder=data_dir))
     last = infos[-1]
     for school_id in demo.school_ids(args.schools):
@@ -272,11 +275,28 @@ def cmd_report(args: argparse.Namespace, data_dir: Path) -> int:
         for name, key in REPORTS.items():
             print(f"{name}\t{t(key, args.lang)}")
         return 0
+    if args.name == "spot-checks":  # records in app.db, not one snapshot's data: no --period
+        from . import spotcheck
+
+        table = spotcheck.checks(data_dir, args.school_id).rename(columns={"id": "check_id"})
+        table[SPOT_CSV_COLUMNS].to_csv(sys.stdout, index=False, float_format="%.4f",
+                                       lineterminator="\n")
+        return 0
     try:
         snapshot, school_id, period = _report_context(args, data_dir)
     except ValueError as exc:
         print(str(exc), file=sys.stderr)
         return 2
+    if args.name == "quality":  # every rule over every period of the snapshot: no --period
+        from . import quality, settings
+
+        try:
+            found = quality.findings(data_dir, snapshot, school_id, args.lang)
+        except settings.SettingsError as exc:
+            print(str(exc), file=sys.stderr)
+            return 2
+        found[quality.FINDING_COLUMNS].to_csv(sys.stdout, index=False, lineterminator="\n")
+        return 0
     if args.name == "changes-after-lock":
         from . import changes
 
@@ -298,6 +318,8 @@ def cmd_report(args: argparse.Namespace, data_dir: Path) -> int:
 
 DIFF_CSV_COLUMNS = ["student_id", "class_id", "period", "item_type", "item_code", "field",
                     "before", "after"]
+SPOT_CSV_COLUMNS = ["check_id", "created_at", "period", "size", "checked", "mismatches",
+                    "error_rate", "ci_low", "ci_high"]
 
 
 def cmd_diff(args: argparse.Namespace, data_dir: Path) -> int:

@@ -1,7 +1,7 @@
 """Tổng quan: the school, how old the data is, the current period's completion and who is late."""
 import streamlit as st
 
-from csdl import changes, charts, progress, ui
+from csdl import changes, charts, progress, quality, ui
 from csdl.i18n import fmt_date, fmt_number, fmt_percent
 
 ui.guard("overview")
@@ -33,6 +33,12 @@ if unapproved:
     if "changes" in ui.allowed_pages():
         st.page_link("pages/changes.py", label=ui.tr("page.changes"),
                      icon=":material/published_with_changes:")
+
+high_findings = quality.high_count(ui.data_dir(), snapshot, school.school_id) \
+    if "results" in ui.allowed_pages() else None
+if high_findings:
+    st.warning(ui.tr("overview.quality_high", count=fmt_number(high_findings, lang)))
+    st.page_link("pages/results.py", label=ui.tr("page.results"), icon=":material/school:")
 
 st.markdown("#### " + ui.tr("overview.by_grade"))
 by_grade = ui.query(snapshot, "completion_by_grade", school_id=school.school_id, period=period)

@@ -1,0 +1,15 @@
+-- Data quality: results held for a student code that is not in the school's student list.
+WITH results AS (
+    SELECT student_id, period, count(level) + count(score) AS n_values
+    FROM subject_result WHERE school_id = $school_id GROUP BY ALL
+    UNION ALL
+    SELECT student_id, period, count(level) FROM trait_result WHERE school_id = $school_id GROUP BY ALL
+    UNION ALL
+    SELECT student_id, 'CN', count(classification) FROM year_result WHERE school_id = $school_id GROUP BY ALL
+)
+SELECT r.student_id, sum(r.n_values)::BIGINT AS n_values,
+       string_agg(DISTINCT r.period, ', ' ORDER BY list_position(['GK1', 'CK1', 'GK2', 'CN'], r.period)) AS periods
+FROM results r
+WHERE NOT EXISTS (SELECT 1 FROM student s WHERE s.school_id = $school_id AND s.student_id = r.student_id)
+GROUP BY r.student_id
+ORDER BY r.student_id;
