@@ -18,7 +18,7 @@ import secrets
 import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Iterator
 
@@ -676,14 +676,15 @@ class PrintedSheet:
 
 
 def print_sheet(data_dir: Path | str, snapshot: snapshots.SnapshotInfo, school_id: str,
-                class_id: str, period: str, fmt: str, actor: str | None) -> tuple[str, bytes]:
+                class_id: str, period: str, fmt: str, actor: str | None,
+                at: datetime | None = None) -> tuple[str, bytes]:
     """Build the class summary from `snapshot`, register the print under a new code and return
     (code, file bytes). Printing twice gives two codes: each paper is its own record."""
     if fmt not in FORMATS:
         raise PrintingError("printing.bad_format", format=fmt)
     summary = class_summary(data_dir, snapshot, school_id, class_id, period)
     render = summary_excel if fmt == "xlsx" else summary_pdf
-    printed_at = now_local()
+    printed_at = at or now_local()
     while True:
         code = new_code()
         content = render(summary, code, printed_at)
@@ -1016,3 +1017,37 @@ def differences_by_class(found: pd.DataFrame,
     return {c: int((((found["class_id"] == c) & ~moved)
                     | (moved & ((found["before"] == c) | (found["after"] == c)))).sum())
             for c in class_ids}
+
+
+def store_demo_prints(data_dir: Path | str) -> None:
+    """The demo school's printed GK1 sheets: two printed from the latest snapshot (they match),
+    and one printed the day after the lock for a class corrected since — it no longer matches.
+    Idempotent: nothing is added when the demo already has prints."""
+    from . import changes
+
+    latest = snapshots.latest_snapshot(data_dir)
+    if latest is None or latest.source != "demo":
+        return
+    for school_id in _school_ids(data_dir, latest):
+        if not prints(data_dir, latest.school_year, school_id).empty:
+            continue
+        [locked] = [lp for lp in changes.locked_periods(data_dir, latest) if lp.period == "GK1"]
+        snaps, _ = snapshots.list_snapshots(data_dir)
+        after_lock = next(s for s in snaps if s.school_year == latest.school_year
+                          and s.taken_at > locked.locked_at)
+        # A class whose GK1 values were corrected after that print: its paper no longer matches.
+        since = diff(data_dir, after_lock.snapshot_id, latest.snapshot_id, school_id, "GK1")
+        stale_class = sorted(since.loc[since["change"] == "changed", "class_id"])[0]
+        classes = sorted(set(_run(data_dir, latest.snapshot_id, "classes",
+                                  school_id=school_id)["class_id"]) - {stale_class})
+        day = after_lock.taken_at + timedelta(hours=1)
+        print_sheet(data_dir, after_lock, school_id, stale_class, "GK1", "pdf", "quantri", at=day)
+        for class_id in classes[:2]:
+            code, _ = print_sheet(data_dir, latest, school_id, class_id, "GK1", "xlsx",
+                                  "quantri", at=latest.taken_at + timedelta(hours=1))
+            sign_off(data_dir, latest.school_year, school_id, class_id, "GK1", "hieutruong",
+                     "Đã đối chiếu, khớp với bản in")
+
+
+def _school_ids(data_dir: Path | str, snapshot: snapshots.SnapshotInfo) -> list[str]:
+    return list(_run(data_dir, snapshot.snapshot_id, "schools")["school_id"])

@@ -103,19 +103,40 @@ def history(data_dir: Path | str, school_id: str, period: str,
         con.close()
 
 
+def _finishes(units: pd.DataFrame, hist: pd.DataFrame, now: datetime,
+              lookback_days: int = LOOKBACK_DAYS) -> list[datetime | None]:
+    """projected_finish for every unit at once: the entry rate from each unit's earliest
+    snapshot in the lookback window to now (one grouped pass, not one filter per unit)."""
+    window = hist[(hist["taken_at"] < now)
+                  & (hist["taken_at"] >= now - timedelta(days=lookback_days))]
+    first = (window.sort_values("taken_at").groupby(["class_id", "item_code"], sort=False)
+             .first()[["taken_at", "entered"]])
+    has_now = set(zip(*[hist.loc[hist["taken_at"] == now, c] for c in ("class_id", "item_code")]))
+    out: list[datetime | None] = []
+    for class_id, item_code, expected, entered in zip(
+            units["class_id"], units["item_code"], units["expected"], units["entered"]):
+        key = (class_id, item_code)
+        if key not in has_now or key not in first.index:
+            out.append(None)
+            continue
+        remaining = int(expected) - int(entered)
+        if remaining <= 0:
+            out.append(now)
+            continue
+        then, entered_then = first.loc[key]
+        rate = (int(entered) - int(entered_then)) / ((now - then).total_seconds() / 86400)
+        out.append(datetime.max if rate <= 0 else now + timedelta(days=remaining / rate))
+    return out
+
+
 def unit_progress(units: pd.DataFrame, hist: pd.DataFrame, now: datetime,
                   window_for: WindowLookup, locked: LockLookup) -> pd.DataFrame:
     """Add state, status, projected finish, deadline and lock to each class × subject unit."""
     out = units.copy()
-    by_unit = {key: grp[["taken_at", "entered"]]
-               for key, grp in hist.groupby(["class_id", "item_code"], sort=False)}
-    empty = pd.DataFrame({"taken_at": [], "entered": []})
-    finishes, statuses, deadlines, locks = [], [], [], []
-    for row in out.itertuples(index=False):
+    finishes = _finishes(out, hist, now)
+    statuses, deadlines, locks = [], [], []
+    for row, finish in zip(out.itertuples(index=False), finishes):
         window = window_for(int(row.grade))
-        finish = projected_finish(by_unit.get((row.class_id, row.item_code), empty), now,
-                                  int(row.expected))
-        finishes.append(finish)
         statuses.append(status_of(int(row.expected), int(row.entered), now, window,
                                   locked(int(row.grade), row.class_id), finish))
         deadlines.append(window.deadline if window else None)

@@ -213,3 +213,15 @@ def test_teacher_table_sums_their_units(tmp_path):
     # Units nobody is assigned to are grouped, not lost.
     assert teachers["expected"].sum() == units["expected"].sum()
     assert teachers["staff_id"].isna().sum() == 1
+
+
+def test_grouped_projection_equals_the_one_unit_rule(tmp_path):
+    infos = _series(tmp_path)
+    now = infos[-1].taken_at
+    hist = progress.history(tmp_path, "S1", "CK1", infos[-1])
+    units = hist[hist["taken_at"] == now]
+    grouped = progress._finishes(units, hist, now)
+    for (class_id, item_code, expected), finish in zip(
+            units[["class_id", "item_code", "expected"]].itertuples(index=False), grouped):
+        one = hist[(hist["class_id"] == class_id) & (hist["item_code"] == item_code)]
+        assert finish == progress.projected_finish(one[["taken_at", "entered"]], now, int(expected))
