@@ -168,12 +168,13 @@ def print_summary(data_dir: Path, snapshot_id: str, school_id: str, lang: str) -
 
 
 def cmd_demo(args: argparse.Namespace, data_dir: Path) -> int:
-    from . import changes, demo, schedule, spotcheck
+    from . import changes, demo, printing, schedule, spotcheck
 
     infos = demo.make_demo(data_dir, seed=args.seed, as_of=args.as_of, schools=args.schools)
     auth.ensure_demo_users(data_dir)
     schedule.store_demo_schedule(data_dir)
     changes.store_demo_requests(data_dir)
+    printing.store_demo_prints(data_dir)
     spotcheck.store_demo_checks(data_dir)
     print(t("cli.demo_done", args.lang, count=len(infos), folder=data_dir))
     last = infos[-1]

@@ -74,11 +74,11 @@ def differences_table(found: pd.DataFrame, title: str, key: str) -> None:
         "item": [ui.tr("printing.item_student") if t == "student" else
                  ui.tr("printing.item_year") if t == "year" else ui.item_name(c)
                  for t, c in zip(found["item_type"], found["item_code"])],
-        "field": [ui.tr(f"printing.field_{f}") for f in found["field"]],
+        "field": [ui.tr(f"changes.field_{f}") for f in found["field"]],
         "before": [value_text(f, v) for f, v in zip(found["field"], found["before"])],
         "after": [value_text(f, v) for f, v in zip(found["field"], found["after"])],
-        "change": [ui.tr(f"printing.change_{c}") for c in found["change"]],
-        "decision": [ui.tr(f"printing.decision_{d}") for d in found["decision"]],
+        "change": [ui.tr(f"changes.change_{c}") for c in found["change"]],
+        "decision": [ui.tr(f"changes.decision_{d}") for d in found["decision"]],
     })
     ui.table(shown, {"student_id": "col.student_id", "full_name": "col.student",
                      "item": "printing.col_item", "field": "printing.col_field",
@@ -253,7 +253,7 @@ with tab_elsewhere:
             st.success(ui.tr("printing.totals_match", count=fmt_number(figures, lang)))
         else:
             st.warning(ui.tr("printing.totals_differ", count=fmt_number(len(wrong), lang)))
-            wrong = wrong.assign(item=[ui.tr("printing.field_classification") if t == "year"
+            wrong = wrong.assign(item=[ui.tr("changes.field_classification") if t == "year"
                                        else ui.item_name(c)
                                        for t, c in zip(wrong["item_type"], wrong["item_code"])])
             ui.table(wrong, {"item": "printing.col_item", "level": "printing.col_level",

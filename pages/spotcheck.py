@@ -95,7 +95,8 @@ with tab_new:
     classes = ui.query(snapshot, "classes", school_id=school.school_id)
     st.markdown("##### " + ui.tr("spot.scope"))
     c1, c2 = st.columns(2)
-    grades = c1.multiselect(ui.tr("spot.scope_grades"), sorted(int(g) for g in classes["grade"].unique()),
+    grades = c1.multiselect(ui.tr("spot.scope_grades"),
+                            sorted(int(g) for g in classes["grade"].unique()),
                             format_func=lambda g: ui.tr("chart.grade_label", grade=g))
     shown_classes = classes[classes["grade"].isin(grades)] if grades else classes
     class_names = dict(zip(shown_classes["class_id"], shown_classes["class_name"]))
@@ -177,7 +178,8 @@ def record(check_id: int, position: int, verdict: str, paper: str, note: str,
         return
     # On to the next item still open after this one: the verdict just given now counts.
     now_done = items.assign(verdict=items["verdict"].where(items["position"] != position, verdict))
-    st.session_state[f"spot_pos_{check_id}"] = spotcheck.next_position(now_done, position) or position
+    following = spotcheck.next_position(now_done, position)
+    st.session_state[f"spot_pos_{check_id}"] = following or position
     st.rerun()
 
 
@@ -335,7 +337,8 @@ with tab_results:
                 if by == "subject":
                     groups["unit"] = [ui.item_name(c) for c in groups["unit_code"]]
                 if by == "teacher":
-                    groups["teacher"] = groups["staff_name"].replace("", ui.tr("progress.no_teacher"))
+                    groups["teacher"] = groups["staff_name"].replace(
+                        "", ui.tr("progress.no_teacher"))
                 ui.table(groups, names | TALLY_TABLE, key=f"by_{by}",
                          title=ui.tr("spot.results_title", check_id=check.id,
                                      by=ui.tr(f"spot.by_{by}").lower()))

@@ -42,8 +42,9 @@ SELECT o.student_id, o.full_name, o.class_id, o.class_name, o.grade, o.item_type
        o.field, coalesce(o.value, o.raw_value) AS db_value, o.staff_id,
        st.full_name AS staff_name,
        coalesce(o.field = 'score' AND o.score = 0, FALSE) AS score_zero,
-       coalesce(o.needs_score AND (o.level = 'C' AND o.score >= 9 OR o.level = 'T' AND o.score <= 4),
-                FALSE) AS level_score_mismatch,
+       coalesce(o.needs_score AND (o.level = 'C' AND o.score >= 9
+                                   OR o.level = 'T' AND o.score <= 4), FALSE)
+           AS level_score_mismatch,
        o.value IS NULL AS invalid_value
 FROM owners o
 LEFT JOIN staff st ON st.school_id = $school_id AND st.staff_id = o.staff_id

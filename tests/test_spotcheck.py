@@ -194,7 +194,8 @@ def flagged(tmp_path):
     before = {**base, "subject_result": sr.assign(score=sr["score"].where(
         ~((sr.student_id == "H3") & (sr.subject_code == "TOAN")), None))}
     after_sr = sr.copy()
-    h1_toan = (after_sr.student_id == "H1") & (after_sr.period == "CK1") & (after_sr.subject_code == "TOAN")
+    h1_toan = ((after_sr.student_id == "H1") & (after_sr.period == "CK1")
+               & (after_sr.subject_code == "TOAN"))
     after_sr.loc[h1_toan, ["level", "score"]] = ["H", 0]
     h5 = (after_sr.student_id == "H5") & (after_sr.subject_code == "KHOAHOC")
     after_sr.loc[h5, ["level", "score"]] = ["C", 9]
@@ -421,7 +422,8 @@ def test_demo_has_a_finished_and_an_open_check(demo_dir):
     listed = spotcheck.checks(demo_dir)
     assert list(listed["period"]) == ["GK1", "CK1"]
     finished, in_progress = listed.iloc[0], listed.iloc[1]
-    assert (finished["status"], finished["method"], finished["size"]) == ("finished", "stratified", 59)
+    assert (finished["status"], finished["method"], finished["size"]) == (
+        "finished", "stratified", 59)
     assert (finished["mismatches"], finished["cannot_verify"], finished["checked"]) == (3, 2, 57)
     assert (in_progress["status"], in_progress["method"], in_progress["size"],
             in_progress["verified"]) == ("open", "simple", 30, 12)
