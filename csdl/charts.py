@@ -186,3 +186,64 @@ def classes_side_by_side(shares: pd.DataFrame, lang: str = "vi",
                       legend=dict(orientation="h", yref="container", y=0.99, yanchor="top"))
     fig.update_yaxes(autorange="reversed")
     return fig
+
+
+# --- staff, facilities and figures (issue 7) --------------------------------------------------
+def count_bars(df: pd.DataFrame, label_col: str, value_col: str, lang: str = "vi",
+               axis_key: str = "chart.staff", color: str = BRAND) -> go.Figure:
+    """Horizontal bars, one per row of `df` in its order, the count written on each bar."""
+    from .i18n import fmt_number
+
+    labels = [str(v) for v in df[label_col]]
+    values = [int(v) for v in df[value_col]]
+    fig = go.Figure(go.Bar(x=values, y=labels, orientation="h", marker_color=color,
+                           text=[fmt_number(v, lang) for v in values], textposition="auto",
+                           hovertemplate="%{y}: %{text}<extra></extra>"))
+    fig.update_layout(xaxis=dict(title=t(axis_key, lang), rangemode="tozero"),
+                      yaxis=dict(autorange="reversed", type="category"),
+                      height=90 + 34 * max(len(df), 1), margin=dict(l=10, r=10, t=10, b=40),
+                      separators=_separators(lang))
+    return fig
+
+
+# Construction types, best first: solid green, semi-solid amber, temporary red, unknown grey.
+CONSTRUCTION_COLORS = {"solid": "#238b45", "semi_solid": "#f0a202", "temporary": "#d7301f",
+                       "unknown": "#bdbdbd"}
+
+
+def stacked_counts(df: pd.DataFrame, label_col: str, series: dict[str, str],
+                   colors: dict[str, str] | None = None, lang: str = "vi",
+                   axis_key: str = "chart.rooms") -> go.Figure:
+    """Stacked horizontal bars: one bar per row, one segment per column of `series`
+    (column → legend label, already translated), e.g. rooms by type and construction."""
+    fig = go.Figure()
+    for column, name in series.items():
+        fig.add_trace(go.Bar(
+            x=[int(v) for v in df[column]], y=[str(v) for v in df[label_col]], orientation="h",
+            name=name, marker_color=(colors or {}).get(column),
+            hovertemplate="%{y}: %{x:,}<extra>" + name + "</extra>"))
+    fig.update_layout(barmode="stack", xaxis=dict(title=t(axis_key, lang), rangemode="tozero"),
+                      yaxis=dict(autorange="reversed", type="category"),
+                      height=110 + 30 * max(len(df), 1), margin=dict(l=10, r=10, t=10, b=40),
+                      separators=_separators(lang),
+                      legend=dict(orientation="h", y=1.02, yanchor="bottom"))
+    return fig
+
+
+def have_and_needed(df: pd.DataFrame, label_col: str, lang: str = "vi") -> go.Figure:
+    """What there is beside what the norm asks for, one pair of bars per row (`have`,
+    `needed`); a row short of its norm is drawn red."""
+    short = [pd.notna(n) and h < n for h, n in zip(df["have"], df["needed"])]
+    labels = [str(v) for v in df[label_col]]
+    fig = go.Figure([
+        go.Bar(x=labels, y=[int(v) for v in df["have"]], name=t("chart.have", lang),
+               marker_color=["#d7301f" if s else "#238b45" for s in short],
+               hovertemplate="%{x}: %{y:,}<extra></extra>"),
+        go.Bar(x=labels, y=[int(v) if pd.notna(v) else None for v in df["needed"]],
+               name=t("chart.needed", lang), marker_color="#9ecae1",
+               hovertemplate="%{x}: %{y:,}<extra></extra>"),
+    ])
+    fig.update_layout(barmode="group", height=340, margin=dict(l=10, r=10, t=10, b=40),
+                      separators=_separators(lang), yaxis=dict(rangemode="tozero"),
+                      legend=dict(orientation="h", y=1.02, yanchor="bottom"))
+    return fig

@@ -8,7 +8,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from . import auth, config, queries, rules, snapshots
+from . import auth, config, queries, records, rules, snapshots
 from .access import ROLES
 from .i18n import fmt_number, fmt_percent, t
 from .problems import ImportRefused
@@ -68,7 +68,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--period", choices=rules.PERIODS)
     _add_common(p)
 
+    p = sub.add_parser("deck", help="write the meeting deck as .pptx or offline .html")
+    p.add_argument("--period", choices=rules.PERIODS, help="default: the current period")
+    p.add_argument("--snapshot", help="snapshot id (default: the latest)")
+    p.add_argument("--school-id", help="needed when the snapshot holds several schools")
+    p.add_argument("--slides", help="comma-separated, in any order (default: every slide): "
+                                    "overview,progress,classes_behind,results,year_end,quality,"
+                                    "staff,facilities")
+    p.add_argument("--out", required=True, type=Path, help="FILE.pptx or FILE.html")
+    _add_common(p)
+
     p = sub.add_parser("check", help="what the data folder holds; how to create the first user")
+    _add_common(p)
+
+    p = sub.add_parser("backup", help="write a dated archive of snapshots, app records and users")
+    p.add_argument("--out", type=Path, help="archive file (default: <data>/backups/csdl-backup-<time>.zip)")
+    _add_common(p)
+
+    p = sub.add_parser("restore", help="check a backup archive, keep the current data aside, restore")
+    p.add_argument("archive", type=Path)
     _add_common(p)
 
     users = sub.add_parser("users", help="manage the app's accounts")
@@ -97,16 +115,21 @@ def main(argv: list[str] | None = None) -> int:
     data_dir = config.data_dir(args.data)
     handler = {"import": cmd_import, "demo": cmd_demo, "snapshots": cmd_snapshots,
                "users": cmd_users, "check": cmd_check, "report": cmd_report,
-               "diff": cmd_diff}[args.command]
+               "diff": cmd_diff, "deck": cmd_deck,
+               "backup": cmd_backup, "restore": cmd_restore}[args.command]
     try:
         return handler(args, data_dir)
     except snapshots.SnapshotError as exc:
         print(str(exc), file=sys.stderr)
         return 2
+    except records.RecordsBusy as exc:  # app.db held by another writer past the busy timeout
+        seconds = fmt_number(exc.seconds, args.lang, 0 if exc.seconds >= 1 else 1)
+        print(t(exc.key, args.lang, seconds=seconds), file=sys.stderr)
+        return 3
 
 
 def cmd_import(args: argparse.Namespace, data_dir: Path) -> int:
-    from . import ingest
+    from . import failures, ingest
 
     lang = args.lang
     missing = [f for f in args.files if not f.is_file()]
@@ -133,7 +156,12 @@ def cmd_import(args: argparse.Namespace, data_dir: Path) -> int:
         return 1
     for problem in prepared.warnings:
         print(t("cli.warning", lang) + " " + problem.message(lang), file=sys.stderr)
-    info = ingest.commit_import(prepared, data_dir, created_by="cli")
+    try:
+        info = ingest.commit_import(prepared, data_dir, created_by="cli")
+    except failures.WRITE_ERRORS as exc:  # e.g. a full disk: the store has removed its tmp file
+        print(t("import.write_failed", lang, reason=failures.write_failure(exc, lang)),
+              file=sys.stderr)
+        return 1
     print(t("cli.import_done", lang, snapshot_id=info.snapshot_id))
     print_summary(data_dir, info.snapshot_id, prepared.school_id, lang)
     return 0
@@ -247,6 +275,37 @@ def cmd_check(args: argparse.Namespace, data_dir: Path) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace, data_dir: Path) -> int:
+    from . import backup
+
+    result = backup.create_backup(data_dir, args.out, actor="cli")
+    for name, reason in result.skipped:
+        print(t("cli.bad_snapshot", args.lang, path=name, reason=reason), file=sys.stderr)
+    print(t("backup.done", args.lang, path=result.path, files=fmt_number(result.files, args.lang),
+            snapshots=fmt_number(len(result.snapshot_ids), args.lang)))
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace, data_dir: Path) -> int:
+    from . import backup
+
+    if not args.archive.is_file():
+        print(t("cli.no_such_file", args.lang, path=args.archive), file=sys.stderr)
+        return 2
+    try:
+        result = backup.restore(data_dir, args.archive, actor="cli")
+    except backup.BackupRefused as refused:
+        print(t("backup.refused", args.lang, archive=args.archive.name), file=sys.stderr)
+        for key, params in refused.problems:
+            print("  - " + t(key, args.lang, **params), file=sys.stderr)
+        return 1
+    print(t("backup.restored", args.lang, archive=args.archive.name,
+            snapshots=fmt_number(len(result.snapshot_ids), args.lang)))
+    if result.aside is not None:
+        print(t("backup.kept_aside", args.lang, folder=result.aside))
+    return 0
+
+
 def _report_context(args: argparse.Namespace, data_dir: Path):
     """The snapshot, school and period a report is about (raises SnapshotError / ValueError)."""
     from . import progress
@@ -335,4 +394,38 @@ def cmd_diff(args: argparse.Namespace, data_dir: Path) -> int:
         return 2
     table = diff.diff(data_dir, args.before, args.after, school_id, args.period)
     table[DIFF_CSV_COLUMNS].to_csv(sys.stdout, index=False, lineterminator="\n")
+    return 0
+
+
+def cmd_deck(args: argparse.Namespace, data_dir: Path) -> int:
+    """The presentation's deck, written without the browser (so it can be scheduled)."""
+    from . import deck, deck_html, deck_pptx, records
+
+    lang = args.lang
+    kind = args.out.suffix.lower()
+    if kind not in (".pptx", ".html", ".htm"):
+        print(t("cli.deck_bad_format", lang, path=args.out), file=sys.stderr)
+        return 2
+    try:
+        slides = deck.parse_slides(args.slides)
+    except ValueError as exc:
+        print(t("cli.deck_bad_slides", lang, slides=exc, choices=",".join(deck.SLIDES)),
+              file=sys.stderr)
+        return 2
+    try:
+        snapshot, school_id, period = _report_context(args, data_dir)
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    made = deck.make(data_dir, snapshot, school_id, period, slides, lang)
+    content = (deck_pptx.render(made) if kind == ".pptx"
+               else deck_html.render(made).encode("utf-8"))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = args.out.with_name(f".{args.out.name}.tmp")
+    tmp.write_bytes(content)
+    os.replace(tmp, args.out)  # a scheduled run never leaves half a file behind
+    records.audit(data_dir, "cli", "deck_export", snapshot_id=snapshot.snapshot_id,
+                  school_id=school_id, period=period, slides=slides, format=kind.lstrip("."),
+                  path=str(args.out))
+    print(t("cli.deck_written", lang, path=args.out, count=len(made.slides)))
     return 0

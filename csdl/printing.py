@@ -336,7 +336,10 @@ def summary_excel(summary: ClassSummary, print_code: str, printed_at: datetime) 
     """The sheet as .xlsx: A4 landscape fitted to one page wide, header rows repeated on every
     page, the print code and snapshot in the footer. Text is always written as text."""
     buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    # merge_range() writes its text through write(), which would turn a school or class name
+    # starting with "=" into a formula and one with "http:" into a link: text stays text.
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False,
+                                        "strings_to_urls": False})
     ws = book.add_worksheet(re.sub(r"[\[\]:*?/\\]", "-", summary.class_name)[:31] or "Lop")
     font = {"font_name": "Times New Roman", "font_size": 11}
     center = {"align": "center", "valign": "vcenter"}

@@ -126,6 +126,14 @@ def _workbook_sheets(data: bytes, name: str) -> list[Sheet]:
         return sheets
     except python_calamine.CalamineError as exc:
         raise ImportRefused([Problem(name, "file_unreadable", params={"reason": str(exc)})]) from exc
+    except BaseException as exc:
+        # calamine aborts on some damaged files with a Rust panic, which pyo3 raises as
+        # PanicException (a BaseException, so that it is not caught by accident). Here it only
+        # means "a damaged workbook"; anything else (KeyboardInterrupt…) goes on.
+        if type(exc).__name__ != "PanicException":
+            raise
+        raise ImportRefused([Problem(name, "file_unreadable",
+                                     params={"reason": str(exc).splitlines()[0]})]) from None
 
 
 def _csv_sheet(data: bytes, name: str) -> Sheet:

@@ -15,6 +15,18 @@ from .timeutil import now_local
 
 BUSY_TIMEOUT_MS = 10_000
 
+
+class RecordsBusy(Exception):
+    """Another process held app.db for longer than the busy timeout: the write was rolled back
+    whole and may simply be tried again. `key` is the i18n message."""
+
+    key = "records.busy"
+
+    def __init__(self, seconds: float):
+        super().__init__(f"app.db is busy (locked by another writer for more than {seconds:g} s); "
+                         "nothing was written, try again")
+        self.seconds = seconds
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit_log (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -35,13 +47,19 @@ def connect(data_dir: Path | str) -> Iterator[sqlite3.Connection]:
     """A connection in a transaction: committed on success, rolled back on error."""
     path = db_path(data_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
-    con = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000)
+    timeout_ms = BUSY_TIMEOUT_MS  # read at call time, so a test may shorten it
+    con = sqlite3.connect(path, timeout=timeout_ms / 1000)
     try:
         con.execute("PRAGMA journal_mode=WAL")
-        con.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        con.execute(f"PRAGMA busy_timeout={timeout_ms}")
         con.executescript(_SCHEMA)
         with con:
             yield con
+    except sqlite3.OperationalError as exc:
+        # SQLite has already waited and retried for the busy timeout; `with con` rolled back.
+        if getattr(exc, "sqlite_errorname", "").startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+            raise RecordsBusy(timeout_ms / 1000) from exc
+        raise
     finally:
         con.close()
 

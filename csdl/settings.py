@@ -20,6 +20,13 @@ class Settings:
     disabled_per_class_max: int = 2  # students with disabilities per inclusive class
     combined_class_size_max: int = 15  # students in a combined-grade class (lớp ghép)
     teachers_per_class: float = 1.5  # schools teaching two sessions a day (unconfirmed target)
+    # Facilities (Thông tư 13/2020 as amended by TT23/2024; DOMAIN.md §5).
+    classrooms_per_class: float = 1.0  # usable classrooms ("Phòng học") per class
+    boys_per_toilet_set: int = 30  # boys per set of 1 urinal + 1 toilet + 1 basin
+    girls_per_toilet_set: int = 20  # girls per set of 1 toilet + 1 basin
+    # Computers for students per enrolled student: not in DOMAIN.md; one for every 20 students
+    # is this project's assumption, to be set by the school or the district.
+    computers_per_student: float = 0.05
 
 
 def load(data_dir: Path | str) -> Settings:

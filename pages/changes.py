@@ -5,6 +5,7 @@ import streamlit as st
 
 from csdl import changes, diff, rules, snapshots, ui
 from csdl.i18n import fmt_datetime, fmt_number
+from csdl.literal import literal
 
 ui.guard("changes")
 st.title(ui.tr("page.changes"))
@@ -73,10 +74,11 @@ with tab_after:
                 st.markdown("##### " + ui.tr("changes.new_request"))
                 staff = ui.query(snapshot, "staff_names", school_id=school.school_id)
                 with st.form("new_request", clear_on_submit=True):
-                    st.write(f"{row['full_name']} · {row['period']} · {ui.item_name(row['item_code'])}"
-                             f" · {ui.tr('changes.field_' + row['field'])}: "
-                             f"{row['before'] if pd.notna(row['before']) else '–'} → "
-                             f"{row['after'] if pd.notna(row['after']) else '–'}")
+                    st.markdown(literal(  # the name and values come from the data: never markup
+                        f"{row['full_name']} · {row['period']} · {ui.item_name(row['item_code'])}"
+                        f" · {ui.tr('changes.field_' + row['field'])}: "
+                        f"{row['before'] if pd.notna(row['before']) else '–'} → "
+                        f"{row['after'] if pd.notna(row['after']) else '–'}"))
                     teacher = st.selectbox(ui.tr("changes.requested_by"), list(staff["full_name"]))
                     reason = st.text_area(ui.tr("changes.reason"))
                     if st.form_submit_button(ui.tr("changes.record"), type="primary"):

@@ -7,8 +7,9 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from csdl import ingest, readers, records, rules, snapshots, ui
+from csdl import backup, failures, ingest, readers, records, rules, snapshots, ui
 from csdl.i18n import fmt_datetime, fmt_number
+from csdl.literal import literal
 from csdl.problems import ImportRefused
 from csdl.timeutil import now_local
 
@@ -16,9 +17,20 @@ ui.guard("data")
 st.title(ui.tr("page.data"))
 data_dir = ui.data_dir()
 lang = ui.lang()
+# ui.problem_table's headers, in its order: to offer it as Excel through ui.table.
+PROBLEM_COLUMNS = ("problem.col_file", "problem.col_sheet", "problem.col_row",
+                   "problem.col_column", "problem.col_message")
 
-tab_import, tab_snapshots, tab_guide = st.tabs(
-    [ui.tr("data.tab_import"), ui.tr("data.tab_snapshots"), ui.tr("data.tab_guide")])
+
+def problems_table(problems: list, title_key: str, key: str) -> None:
+    shown = ui.problem_table(problems)
+    ui.table(shown, dict(zip(shown.columns, PROBLEM_COLUMNS)), title=ui.tr(title_key),
+             snapshot=None, key=key)
+
+
+tab_import, tab_snapshots, tab_guide, tab_backup = st.tabs(
+    [ui.tr("data.tab_import"), ui.tr("data.tab_snapshots"), ui.tr("data.tab_guide"),
+     ui.tr("data.tab_backup")])
 
 with tab_import:
     uploads = st.file_uploader(ui.tr("data.upload"), accept_multiple_files=True,
@@ -55,13 +67,16 @@ with tab_import:
 
         st.markdown("#### " + ui.tr("data.preview"))
         preview = pd.DataFrame([{
-            ui.tr("data.col_file"): f.name,
-            ui.tr("data.col_kind"): ui.tr(f"kind.{f.kind}") if f.kind else "?",
-            ui.tr("data.col_what"): ", ".join(f"{k}: {v}" for k, v in f.summary.items()),
-            ui.tr("data.col_errors"): len(f.errors),
-            ui.tr("data.col_warnings"): len(f.warnings),
-        } for f in parsed])
-        st.dataframe(preview, hide_index=True, width="stretch")
+            "file": f.name,
+            "kind": ui.tr(f"kind.{f.kind}") if f.kind else "?",
+            "what": ", ".join(f"{k}: {v}" for k, v in f.summary.items()),
+            "errors": len(f.errors),
+            "warnings": len(f.warnings),
+        } for f in parsed], columns=["file", "kind", "what", "errors", "warnings"])
+        ui.table(preview, {"file": "data.col_file", "kind": "data.col_kind",
+                           "what": "data.col_what", "errors": "data.col_errors",
+                           "warnings": "data.col_warnings"},
+                 title=ui.tr("export.title_files_read"), snapshot=None, key="files-read")
 
         taken_at = datetime.combine(taken_day, taken_time)
         try:
@@ -69,35 +84,43 @@ with tab_import:
                                              school_name=school_name, taken_at=taken_at)
         except ImportRefused as refused:
             st.error(ui.tr("data.refused", count=len(refused.problems)))
-            st.dataframe(ui.problem_table(refused.problems), hide_index=True, width="stretch")
+            problems_table(refused.problems, "export.title_problems", "import-problems")
             prepared = None
         if prepared is not None:
             if prepared.warnings:
                 with st.expander(ui.tr("data.warnings", count=len(prepared.warnings))):
-                    st.dataframe(ui.problem_table(prepared.warnings), hide_index=True,
-                                 width="stretch")
-            st.success(ui.tr("data.ready", school=prepared.school_name,
+                    problems_table(prepared.warnings, "export.title_warnings",
+                                   "import-warnings")
+            st.success(ui.tr("data.ready", school=literal(prepared.school_name),
                              year=prepared.school_year, when=fmt_datetime(taken_at)))
             if st.button(ui.tr("data.do_import"), type="primary"):
-                with st.spinner(ui.tr("data.writing")):
-                    info = ingest.commit_import(prepared, data_dir, created_by=ui.user_name())
-                records.audit(data_dir, ui.user_name(), "import", snapshot_id=info.snapshot_id,
-                              files=[f.name for f in parsed])
-                st.session_state.pop("parsed_key", None)
-                st.success(ui.tr("data.imported", snapshot_id=info.snapshot_id))
+                try:
+                    with st.spinner(ui.tr("data.writing")):
+                        info = ingest.commit_import(prepared, data_dir,
+                                                    created_by=ui.user_name())
+                except failures.WRITE_ERRORS as exc:  # a full disk: nothing was written
+                    st.error(ui.tr("import.write_failed",
+                                   reason=failures.write_failure(exc, lang)))
+                else:
+                    records.audit(data_dir, ui.user_name(), "import",
+                                  snapshot_id=info.snapshot_id, files=[f.name for f in parsed])
+                    st.session_state.pop("parsed_key", None)
+                    st.success(ui.tr("data.imported", snapshot_id=info.snapshot_id))
 
 with tab_snapshots:
     good, bad = snapshots.list_snapshots(data_dir)
     for path, reason in bad:
         st.error(ui.tr("data.bad_snapshot", name=path.name, reason=reason))
     if good:
-        st.dataframe(pd.DataFrame([{
-            ui.tr("data.col_snapshot"): s.snapshot_id,
-            ui.tr("data.col_year"): s.school_year,
-            ui.tr("data.col_taken_at"): fmt_datetime(s.taken_at),
-            ui.tr("data.col_source"): ui.tr(f"source.{s.source}"),
-            ui.tr("data.col_note"): s.note or "",
-        } for s in reversed(good)]), hide_index=True, width="stretch")
+        ui.table(pd.DataFrame([{
+            "snapshot_id": s.snapshot_id, "school_year": s.school_year,
+            "taken_at": fmt_datetime(s.taken_at), "source": ui.tr(f"source.{s.source}"),
+            "note": s.note or "",
+        } for s in reversed(good)]),
+            {"snapshot_id": "data.col_snapshot", "school_year": "data.col_year",
+             "taken_at": "data.col_taken_at", "source": "data.col_source",
+             "note": "data.col_note"},
+            title=ui.tr("export.title_snapshots"), snapshot=None, key="snapshots")
         st.caption(ui.tr("data.snapshot_count", count=fmt_number(len(good), lang)))
     else:
         st.info(ui.tr("ui.no_snapshot"))
@@ -108,3 +131,88 @@ with tab_guide:
         st.download_button(ui.tr(f"data.template_{kind}"), readers.blank_template(kind),
                            file_name=ui.tr(f"data.template_file_{kind}"),
                            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+with tab_backup:
+    st.markdown(ui.tr("data.backup_intro"))
+    if st.button(ui.tr("data.backup_make"), key="backup_make"):
+        try:
+            with st.spinner(ui.tr("data.backup_making")):
+                made = backup.create_backup(data_dir, actor=ui.user_name())
+        except failures.WRITE_ERRORS as exc:
+            st.error(ui.tr("data.backup_failed", reason=failures.write_failure(exc, lang)))
+        except records.RecordsBusy as exc:
+            st.error(ui.tr(exc.key, seconds=fmt_number(exc.seconds, lang)))
+        else:
+            st.session_state["backup_made"] = (str(made.path), len(made.snapshot_ids))
+            for name, reason in made.skipped:
+                st.warning(ui.tr("data.bad_snapshot", name=name, reason=reason))
+    made_path, made_count = st.session_state.get("backup_made", (None, 0))
+    if made_path and Path(made_path).is_file():
+        archive = Path(made_path)
+        st.success(ui.tr("data.backup_made", name=archive.name,
+                         size=fmt_number(archive.stat().st_size / 1e6, lang, 1),
+                         snapshots=fmt_number(made_count, lang)))
+        st.download_button(ui.tr("data.backup_download"), archive.read_bytes,
+                           file_name=archive.name, mime="application/zip",
+                           key="backup_download")
+
+    st.markdown("#### " + ui.tr("data.restore_title"))
+    upload = st.file_uploader(ui.tr("data.restore_upload"), type=["zip"], key="restore_upload")
+    if upload is not None:
+        archive_name = Path(upload.name).name or "backup.zip"
+        upload_key = hashlib.sha256(upload.getvalue()).hexdigest()
+        if st.session_state.get("restore_key") != upload_key:  # check each upload once
+            with st.spinner(ui.tr("data.restore_checking")), \
+                    tempfile.TemporaryDirectory() as tmp:
+                path = Path(tmp) / archive_name
+                path.write_bytes(upload.getvalue())
+                try:
+                    verdict: dict | list = backup.verify(path)
+                except backup.BackupRefused as refused:
+                    verdict = refused.problems
+                    records.audit(data_dir, ui.user_name(), "restore_refused",
+                                  archive=archive_name, problems=[k for k, _ in verdict])
+            st.session_state.update(restore_key=upload_key, restore_verdict=verdict)
+        verdict = st.session_state["restore_verdict"]
+        if isinstance(verdict, list):
+            st.error(ui.tr("backup.refused", archive=literal(archive_name)))
+            st.dataframe(pd.DataFrame({ui.tr("problem.col_message"):
+                                       [ui.tr(key, **params) for key, params in verdict]}),
+                         hide_index=True, width="stretch")
+        else:
+            made_at = verdict.get("created_at")
+            st.info(ui.tr("data.restore_valid",
+                          created_at=fmt_datetime(datetime.fromisoformat(made_at)) if made_at
+                          else "–", by=literal(verdict.get("created_by") or "–"),
+                          snapshots=fmt_number(len(verdict.get("snapshots") or []), lang),
+                          files=fmt_number(len(verdict["files"]), lang)))
+            confirmed = st.checkbox(ui.tr("data.restore_confirm"), key="restore_confirm")
+            if st.button(ui.tr("data.restore_button"), type="primary", disabled=not confirmed,
+                         key="restore_button"):
+                with st.spinner(ui.tr("data.restore_checking")), \
+                        tempfile.TemporaryDirectory() as tmp:
+                    path = Path(tmp) / archive_name
+                    path.write_bytes(upload.getvalue())
+                    try:  # checked again: restore never trusts an earlier check
+                        restored = backup.restore(data_dir, path, actor=ui.user_name())
+                    except backup.BackupRefused:
+                        restored = None
+                        st.error(ui.tr("backup.refused", archive=literal(archive_name)))
+                    except records.RecordsBusy as exc:
+                        restored = None
+                        st.error(ui.tr(exc.key, seconds=fmt_number(exc.seconds, lang)))
+                    except failures.WRITE_ERRORS as exc:
+                        restored = None
+                        st.error(ui.tr("data.backup_failed",
+                                       reason=failures.write_failure(exc, lang)))
+                if restored is not None:
+                    st.cache_data.clear()  # cached figures may come from the replaced data
+                    for key in ("restore_key", "restore_verdict", "backup_made"):
+                        st.session_state.pop(key, None)
+                    st.success(ui.tr("backup.restored", archive=literal(archive_name),
+                                     snapshots=fmt_number(len(restored.snapshot_ids), lang)))
+                    if restored.aside is not None:
+                        st.info(ui.tr("backup.kept_aside", folder=literal(restored.aside)))
+    kept = backup.asides(data_dir)
+    if kept:
+        st.caption(ui.tr("data.restore_asides", names=literal(", ".join(p.name for p in kept))))

@@ -3,6 +3,7 @@ import streamlit as st
 
 from csdl import changes, charts, progress, quality, ui
 from csdl.i18n import fmt_date, fmt_number, fmt_percent
+from csdl.literal import literal
 
 ui.guard("overview")
 st.title(ui.tr("page.overview"))
@@ -10,7 +11,7 @@ lang = ui.lang()
 snapshot, school = ui.snapshot_and_school()
 period = ui.pick_period(ui.current_period(snapshot, school.school_id))
 
-st.subheader(school["name"])
+st.subheader(literal(school["name"]))
 ui.show_data_age(snapshot)
 
 units = ui.progress_units(snapshot, school.school_id, period)

@@ -9,6 +9,7 @@ import streamlit as st
 
 from csdl import printing, rules, snapshots, ui
 from csdl.i18n import fmt_datetime, fmt_number
+from csdl.literal import literal
 from csdl.problems import ImportRefused
 from csdl.text import fold
 
@@ -23,7 +24,7 @@ MIME = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.she
 
 snapshot, school = ui.snapshot_and_school()
 school_id = school.school_id
-st.subheader(school["name"])
+st.subheader(literal(school["name"]))
 ui.show_data_age(snapshot)
 period = ui.pick_period(ui.current_period(snapshot, school_id))
 classes = ui.query(snapshot, "classes", school_id=school_id)
@@ -53,7 +54,11 @@ def show_error(exc: printing.PrintingError) -> None:
 
 def show_refused(refused: ImportRefused) -> None:
     st.error(ui.tr("printing.upload_refused", count=len(refused.problems)))
-    st.dataframe(ui.problem_table(refused.problems), hide_index=True, width="stretch")
+    shown = ui.problem_table(refused.problems)
+    ui.table(shown, dict(zip(shown.columns, ("problem.col_file", "problem.col_sheet",
+                                             "problem.col_row", "problem.col_column",
+                                             "problem.col_message"))),
+             title=ui.tr("export.title_problems"), snapshot=None, key="printed-problems")
 
 
 def value_text(field: str, value: object) -> str:
@@ -132,7 +137,7 @@ with tab_print:
                     "class_name": class_label(class_id), "period": period}
         last = st.session_state.get("printed_last")
         if last:
-            st.success(ui.tr("printing.created", code=last["code"], class_name=last["class_name"],
+            st.success(ui.tr("printing.created", code=last["code"], class_name=literal(last["class_name"]),
                              period=period_label(last["period"])))
             st.download_button(ui.tr("printing.download", code=last["code"]), last["content"],
                                file_name=last["name"], mime=MIME[last["format"]],
@@ -163,7 +168,7 @@ with tab_code:
             show_error(exc)
         else:
             st.info(ui.tr("printing.sheet_found", code=sheet.print_code,
-                          class_name=sheet.class_name or sheet.class_id,
+                          class_name=literal(sheet.class_name or sheet.class_id),
                           period=period_label(sheet.period), when=fmt_datetime(sheet.printed_at),
                           by=sheet.printed_by or "–", snapshot=sheet.snapshot_id))
             st.caption(ui.tr("printing.compared_with", snapshot=compared.snapshot_id,
@@ -177,7 +182,7 @@ with tab_code:
                     data_dir, school_year=sheet.school_year, school_id=sheet.school_id,
                     class_id=sheet.class_id, period=sheet.period, method="code",
                     differences=len(found), actor=actor, print_code=sheet.print_code)
-                done(ui.tr("printing.check_recorded", class_name=sheet.class_name or sheet.class_id,
+                done(ui.tr("printing.check_recorded", class_name=literal(sheet.class_name or sheet.class_id),
                            period=period_label(sheet.period), count=fmt_number(len(found), lang)))
 
 with tab_elsewhere:
@@ -203,7 +208,7 @@ with tab_elsewhere:
             if checked is not None:
                 st.info(ui.tr("printing.upload_read", name=upload.name,
                               period=period_label(checked.period),
-                              classes=", ".join(class_label(c) for c in checked.class_ids)))
+                              classes=literal(", ".join(class_label(c) for c in checked.class_ids))))
                 found = checked.differences
                 report_differences(found)
                 if len(found):
@@ -216,7 +221,7 @@ with tab_elsewhere:
                             data_dir, school_year=latest.school_year, school_id=school_id,
                             class_id=class_id, period=checked.period, method="upload",
                             differences=count, actor=actor, note=upload.name)
-                    done("\n\n".join(ui.tr("printing.check_recorded", class_name=class_label(c),
+                    done("\n\n".join(ui.tr("printing.check_recorded", class_name=literal(class_label(c)),
                                            period=period_label(checked.period),
                                            count=fmt_number(n, lang))
                                      for c, n in counts.items()))
@@ -264,7 +269,7 @@ with tab_elsewhere:
             printing.record_check(data_dir, school_year=latest.school_year, school_id=school_id,
                                   class_id=class_id, period=period, method="totals",
                                   differences=len(wrong), actor=actor)
-            done(ui.tr("printing.check_recorded", class_name=class_label(class_id),
+            done(ui.tr("printing.check_recorded", class_name=literal(class_label(class_id)),
                        period=period_label(period), count=fmt_number(len(wrong), lang)))
 
 with tab_board:
@@ -302,13 +307,13 @@ with tab_board:
                                 format_func=class_label, key="sign_class")
         row = board[board["class_id"] == class_id].iloc[0]
         if row["checks"] == 0:
-            st.warning(ui.tr("printing.sign_unchecked", class_name=class_label(class_id)))
+            st.warning(ui.tr("printing.sign_unchecked", class_name=literal(class_label(class_id))))
         elif row["differences"] > 0:
-            st.warning(ui.tr("printing.sign_differences", class_name=class_label(class_id),
+            st.warning(ui.tr("printing.sign_differences", class_name=literal(class_label(class_id)),
                              count=fmt_number(int(row["differences"]), lang)))
         note = st.text_input(ui.tr("printing.sign_note"), key="sign_note")
         if st.button(ui.tr("printing.sign_button"), type="primary", key="sign_button"):
             printing.sign_off(data_dir, snapshot.school_year, school_id, class_id, period, actor,
                               note)
-            done(ui.tr("printing.signed", class_name=class_label(class_id),
+            done(ui.tr("printing.signed", class_name=literal(class_label(class_id)),
                        period=period_label(period)))

@@ -7,6 +7,7 @@ import streamlit as st
 
 from csdl import rules, schedule, ui
 from csdl.i18n import fmt_date, fmt_datetime, fmt_number
+from csdl.literal import literal
 from csdl.problems import ImportRefused
 from csdl.timeutil import now_local
 
@@ -44,7 +45,7 @@ snapshot = ui.pick_snapshot()
 school = ui.pick_school(snapshot) if snapshot is not None else None
 if school is not None:
     classes = ui.query(snapshot, "classes", school_id=school.school_id)
-    st.subheader(school["name"])
+    st.subheader(literal(school["name"]))
     ui.show_data_age(snapshot)
 else:
     classes = pd.DataFrame(columns=["class_id", "class_name", "grade"])
@@ -75,14 +76,16 @@ with tab_schedule:
     if rows.empty:
         st.info(ui.tr("schedule.empty", year=year))
     else:
-        st.dataframe(pd.DataFrame([{
-            ui.tr("schedule.field_period"): period_label(r.period),
-            ui.tr("schedule.field_grade"): grade_label(r.grade),
-            ui.tr("schedule.field_opens"): fmt_date(r.opens),
-            ui.tr("schedule.field_deadline"): fmt_date(r.deadline),
-            ui.tr("schedule.field_lock"): fmt_date(r.lock),
-            ui.tr("schedule.updated"): f"{fmt_datetime(r.updated_at)} · {r.updated_by or '–'}",
-        } for r in rows.itertuples()]), hide_index=True, width="stretch")
+        ui.table(pd.DataFrame([{
+            "period": period_label(r.period), "grade": grade_label(r.grade),
+            "opens": fmt_date(r.opens), "deadline": fmt_date(r.deadline),
+            "lock": fmt_date(r.lock),
+            "updated": f"{fmt_datetime(r.updated_at)} · {r.updated_by or '–'}",
+        } for r in rows.itertuples()]),
+            {"period": "schedule.field_period", "grade": "schedule.field_grade",
+             "opens": "schedule.field_opens", "deadline": "schedule.field_deadline",
+             "lock": "schedule.field_lock", "updated": "schedule.updated"},
+            title=ui.tr("export.title_schedule", year=year), snapshot=None, key="schedule")
         st.caption(ui.tr("schedule.override_note"))
     st.download_button(ui.tr("schedule.download"), schedule.export_excel(data_dir, year),
                        file_name=f"lich_khoa_so_{year}.xlsx", mime=XLSX)
@@ -125,7 +128,12 @@ with tab_schedule:
                                               school_year=year, file_name=upload.name)
             except ImportRefused as refused:
                 st.error(ui.tr("schedule.refused", count=len(refused.problems)))
-                st.dataframe(ui.problem_table(refused.problems), hide_index=True, width="stretch")
+                shown = ui.problem_table(refused.problems)
+                ui.table(shown, dict(zip(shown.columns, (
+                    "problem.col_file", "problem.col_sheet", "problem.col_row",
+                    "problem.col_column", "problem.col_message"))),
+                    title=ui.tr("export.title_problems"), snapshot=None,
+                    key="schedule-problems")
             else:
                 done(ui.tr("schedule.imported", count=fmt_number(count, lang), year=year))
 
@@ -134,14 +142,16 @@ with tab_events:
     if recorded.empty:
         st.info(ui.tr("schedule.no_events", year=year))
     else:
-        st.dataframe(pd.DataFrame([{
-            ui.tr("schedule.field_at"): fmt_datetime(e.at),
-            ui.tr("schedule.field_period"): period_label(e.period),
-            ui.tr("schedule.field_action"): ui.tr(f"schedule.action_{e.action}"),
-            ui.tr("schedule.field_scope"): scope_label(e.scope, e.scope_value),
-            ui.tr("schedule.field_reason"): e.reason or "",
-            ui.tr("schedule.recorded"): f"{e.recorded_by or '–'} · {fmt_datetime(e.recorded_at)}",
-        } for e in recorded.iloc[::-1].itertuples()]), hide_index=True, width="stretch")
+        ui.table(pd.DataFrame([{
+            "at": fmt_datetime(e.at), "period": period_label(e.period),
+            "action": ui.tr(f"schedule.action_{e.action}"),
+            "scope": scope_label(e.scope, e.scope_value), "reason": e.reason or "",
+            "recorded": f"{e.recorded_by or '–'} · {fmt_datetime(e.recorded_at)}",
+        } for e in recorded.iloc[::-1].itertuples()]),
+            {"at": "schedule.field_at", "period": "schedule.field_period",
+             "action": "schedule.field_action", "scope": "schedule.field_scope",
+             "reason": "schedule.field_reason", "recorded": "schedule.recorded"},
+            title=ui.tr("export.title_events", year=year), snapshot=None, key="events")
 
     if can_edit:
         st.markdown("#### " + ui.tr("schedule.record_title"))
@@ -219,13 +229,16 @@ with tab_state:
                 return ui.tr("schedule.status_locked")
             return ui.tr("schedule.status_unlocked" if s.source == "event" else "schedule.status_open")
 
-        st.dataframe(pd.DataFrame([{
-            ui.tr("schedule.field_period"): period_label(s.period),
-            ui.tr("schedule.field_class"): s.class_name,
-            ui.tr("schedule.field_grade"): grade_label(s.grade),
-            ui.tr("schedule.status"): status(s),
-            ui.tr("schedule.since"): fmt_datetime(s.since) if pd.notna(s.since) else "–",
-            ui.tr("schedule.by"): s.by or "–",
-            ui.tr("schedule.field_reason"): s.reason or "",
-            ui.tr("schedule.source"): ui.tr(f"schedule.source_{s.source or 'none'}"),
-        } for s in states.itertuples()]), hide_index=True, width="stretch")
+        ui.table(pd.DataFrame([{
+            "period": period_label(s.period), "class_name": s.class_name,
+            "grade": grade_label(s.grade), "status": status(s),
+            "since": fmt_datetime(s.since) if pd.notna(s.since) else "–",
+            "by": s.by or "–", "reason": s.reason or "",
+            "source": ui.tr(f"schedule.source_{s.source or 'none'}"),
+        } for s in states.itertuples()]),
+            {"period": "schedule.field_period", "class_name": "schedule.field_class",
+             "grade": "schedule.field_grade", "status": "schedule.status",
+             "since": "schedule.since", "by": "schedule.by", "reason": "schedule.field_reason",
+             "source": "schedule.source"},
+            title=ui.tr("schedule.state_title", when=fmt_datetime(at)), snapshot=snapshot,
+            key="lock-states")

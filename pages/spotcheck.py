@@ -8,6 +8,7 @@ import streamlit as st
 
 from csdl import changes, rules, spotcheck, ui
 from csdl.i18n import fmt_datetime, fmt_number, fmt_percent
+from csdl.literal import literal
 
 ui.guard("spotcheck")
 st.title(ui.tr("page.spotcheck"))
@@ -166,7 +167,9 @@ with tab_new:
             ui.table(sample, {"position": "spot.col_position", "class_name": "spot.col_class",
                               "full_name": "spot.col_student", "item": "spot.col_item",
                               "field_text": "spot.col_field", "db_value": "spot.col_db_value",
-                              "teacher": "spot.col_teacher", "flags_text": "spot.col_flags"})
+                              "teacher": "spot.col_teacher", "flags_text": "spot.col_flags"},
+                     title=ui.tr("spot.preview_title", size=fmt_number(len(sample), lang)),
+                     snapshot=snapshot, key="spot-preview")
 
 
 def record(check_id: int, position: int, verdict: str, paper: str, note: str,
@@ -192,9 +195,9 @@ def one_at_a_time(check: spotcheck.SpotCheck, items: pd.DataFrame) -> None:
     item = items[items["position"] == position].iloc[0]
     st.markdown("##### " + ui.tr("spot.item_of", position=position, size=len(items)))
     with st.container(border=True):
-        st.markdown(f"**{item['class_name']}** · {item['full_name']}")
+        st.markdown(f"**{literal(item['class_name'])}** · {literal(item['full_name'])}")
         st.markdown(f"{ui.item_name(item['item_code'])} — {ui.tr('spot.field_' + item['field'])}")
-        st.markdown(f"## {item['db_value']}")
+        st.markdown(f"## {literal(item['db_value'])}")
         if item["flags"]:
             st.caption(flags_text(item["flags"]))
         if pd.notna(item["verdict"]):
@@ -349,11 +352,12 @@ with tab_results:
             st.caption(ui.tr("spot.no_mismatch"))
         for row in mismatches.itertuples():
             with st.container(border=True):
-                st.markdown(f"**{row.position}.** {row.class_name} · {row.full_name} · {row.item}"
-                            f" — {row.field_text}: {ui.tr('spot.col_db_value')} **{row.db_value}**,"
-                            f" {ui.tr('spot.col_paper').lower()} **{row.paper_value}**")
+                st.markdown(f"**{row.position}.** {literal(row.class_name)} · "
+                            f"{literal(row.full_name)} · {row.item} — {row.field_text}: "
+                            f"{ui.tr('spot.col_db_value')} **{literal(row.db_value)}**, "
+                            f"{ui.tr('spot.col_paper').lower()} **{literal(row.paper_value)}**")
                 if row.note:
-                    st.caption(row.note)
+                    st.caption(literal(row.note))
                 if pd.notna(row.request_id):
                     st.caption(ui.tr("spot.request_linked", request_id=int(row.request_id)))
                     continue

@@ -21,13 +21,17 @@ def report(action, *args, done_key: str) -> None:
 
 
 users = auth.list_users(data_dir)
-st.dataframe(pd.DataFrame([{
-    ui.tr("auth.username"): u.username,
-    ui.tr("users.name"): u.name,
-    ui.tr("users.role"): ", ".join(ui.tr("role." + r) for r in u.roles),
-    ui.tr("users.state"): ui.tr("users.disabled") if u.disabled else ui.tr("users.active"),
-    ui.tr("users.demo"): "✓" if u.demo else "",
-} for u in users]), hide_index=True, width="stretch")
+# Only the principal and the administrator reach this line (ui.guard above), so only they can
+# download the list of accounts.
+ui.table(pd.DataFrame([{
+    "username": u.username, "name": u.name,
+    "role": ", ".join(ui.tr("role." + r) for r in u.roles),
+    "state": ui.tr("users.disabled") if u.disabled else ui.tr("users.active"),
+    "demo": "✓" if u.demo else "",
+} for u in users], columns=["username", "name", "role", "state", "demo"]),
+    {"username": "auth.username", "name": "users.name", "role": "users.role",
+     "state": "users.state", "demo": "users.demo"},
+    title=ui.tr("export.title_users"), snapshot=None, key="users")
 
 add_tab, change_tab = st.tabs([ui.tr("users.add"), ui.tr("users.change")])
 with add_tab, st.form("add_user", clear_on_submit=True):
