@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DATA ?= $(or $(CSDL_DATA_DIR),data)
 PORT ?= 8501
 
-.PHONY: run test bench demo chromium
+.PHONY: run test bench demo chromium loadtest
 
 $(VENV)/.run-deps: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,3 +44,8 @@ chromium:
 
 bench: $(VENV)/.dev-deps
 	$(BIN)/python bench/bench.py
+
+# 20 browser sessions on the demo school for 2 minutes: p50 / p95 page times, errors
+# (loadtest/out/results.json). Slow and machine-dependent, so not part of `make test`.
+loadtest: $(VENV)/.dev-deps chromium
+	$(BIN)/python loadtest/loadtest.py

@@ -380,7 +380,6 @@ def _swap_in(data_dir: Path, staging: Path) -> Path | None:
         if aside is not None:
             shutil.rmtree(aside, ignore_errors=True)
         raise
-    snapshots._read_info.cache_clear()  # a restored file may reuse a path and size
     return aside
 
 

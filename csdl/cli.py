@@ -276,9 +276,14 @@ def cmd_check(args: argparse.Namespace, data_dir: Path) -> int:
 
 
 def cmd_backup(args: argparse.Namespace, data_dir: Path) -> int:
-    from . import backup
+    from . import backup, failures
 
-    result = backup.create_backup(data_dir, args.out, actor="cli")
+    try:
+        result = backup.create_backup(data_dir, args.out, actor="cli")
+    except failures.WRITE_ERRORS as exc:  # e.g. a full disk: the partial archive is removed
+        print(t("backup.failed", args.lang, reason=failures.write_failure(exc, args.lang)),
+              file=sys.stderr)
+        return 1
     for name, reason in result.skipped:
         print(t("cli.bad_snapshot", args.lang, path=name, reason=reason), file=sys.stderr)
     print(t("backup.done", args.lang, path=result.path, files=fmt_number(result.files, args.lang),
@@ -287,7 +292,7 @@ def cmd_backup(args: argparse.Namespace, data_dir: Path) -> int:
 
 
 def cmd_restore(args: argparse.Namespace, data_dir: Path) -> int:
-    from . import backup
+    from . import backup, failures
 
     if not args.archive.is_file():
         print(t("cli.no_such_file", args.lang, path=args.archive), file=sys.stderr)
@@ -298,6 +303,10 @@ def cmd_restore(args: argparse.Namespace, data_dir: Path) -> int:
         print(t("backup.refused", args.lang, archive=args.archive.name), file=sys.stderr)
         for key, params in refused.problems:
             print("  - " + t(key, args.lang, **params), file=sys.stderr)
+        return 1
+    except failures.WRITE_ERRORS as exc:  # everything moved is moved back first
+        print(t("backup.restore_failed", args.lang,
+                reason=failures.write_failure(exc, args.lang)), file=sys.stderr)
         return 1
     print(t("backup.restored", args.lang, archive=args.archive.name,
             snapshots=fmt_number(len(result.snapshot_ids), args.lang)))

@@ -1383,8 +1383,11 @@ The app recognises each file from its contents; no renaming needed. You may impo
     "data.backup_made": ("Đã tạo {name} ({size} MB, {snapshots} bản chụp).",
                          "Made {name} ({size} MB, {snapshots} snapshots)."),
     "data.backup_download": ("Tải bản sao lưu về", "Download the backup"),
-    "data.backup_failed": ("Không tạo được bản sao lưu: {reason}.",
-                           "The backup could not be made: {reason}."),
+    "backup.failed": ("Không tạo được bản sao lưu: {reason}. Dữ liệu không bị ảnh hưởng.",
+                      "The backup could not be made: {reason}. The data is not affected."),
+    "backup.restore_failed": (
+        "Không khôi phục được: {reason}. Dữ liệu hiện tại được giữ nguyên.",
+        "The restore could not be completed: {reason}. The current data is kept as it was."),
     "data.restore_title": ("Khôi phục từ bản sao lưu", "Restore from a backup"),
     "data.restore_upload": ("Chọn tệp sao lưu (.zip)", "Choose a backup file (.zip)"),
     "data.restore_checking": ("Đang kiểm tra bản sao lưu…", "Checking the backup…"),

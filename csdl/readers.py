@@ -23,10 +23,9 @@ from pathlib import Path
 from typing import Callable
 
 import pandas as pd
-import python_calamine
 import xlsxwriter
 
-from . import rules
+from . import rules, sheet_worker
 from .parsed import ParsedFile
 from .problems import ERROR, WARNING, ImportRefused, Problem, column_letter
 from .text import fold, nfc
@@ -62,6 +61,7 @@ TEXT_SUFFIXES = (".csv", ".txt")
 HEADER_SCAN_ROWS = 40  # title rows above a header are a handful; catalogue sheets are skipped
 _EXCEL_EPOCH = date(1899, 12, 30)
 _SERIAL_MIN, _SERIAL_MAX = 20000, 60000  # Excel day numbers ≈ 1954–2064 (DOMAIN.md §4)
+_COUNT_MAX = 2**53  # the largest whole number a float holds exactly
 
 
 # --- loading --------------------------------------------------------------------------------
@@ -112,28 +112,15 @@ def _sheets_from_bytes(data: bytes, suffix: str, name: str) -> list[Sheet]:
 
 
 def _workbook_sheets(data: bytes, name: str) -> list[Sheet]:
+    # calamine runs in a worker process: a damaged file can make it abort (csdl/sheet_worker.py)
     try:
-        book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
-        sheets = []
-        for meta in book.sheets_metadata:
-            if meta.typ != python_calamine.SheetTypeEnum.WorkSheet:
-                continue
-            raw = book.get_sheet_by_name(meta.name)
-            rows = [[nfc(v) if isinstance(v, str) else v for v in row]
-                    for row in raw.to_python(skip_empty_area=False)]
-            merged = [(r0, c0, r1, c1) for (r0, c0), (r1, c1) in raw.merged_cell_ranges or ()]
-            sheets.append(Sheet(meta.name, rows, merged))
-        return sheets
-    except python_calamine.CalamineError as exc:
-        raise ImportRefused([Problem(name, "file_unreadable", params={"reason": str(exc)})]) from exc
-    except BaseException as exc:
-        # calamine aborts on some damaged files with a Rust panic, which pyo3 raises as
-        # PanicException (a BaseException, so that it is not caught by accident). Here it only
-        # means "a damaged workbook"; anything else (KeyboardInterrupt…) goes on.
-        if type(exc).__name__ != "PanicException":
-            raise
+        raw_sheets = sheet_worker.read_workbook(data)
+    except sheet_worker.WorkbookUnreadable as exc:
         raise ImportRefused([Problem(name, "file_unreadable",
-                                     params={"reason": str(exc).splitlines()[0]})]) from None
+                                     params={"reason": exc.reason})]) from exc
+    return [Sheet(raw.name, [[nfc(v) if isinstance(v, str) else v for v in row]
+                             for row in raw.rows], raw.merged)
+            for raw in raw_sheets]
 
 
 def _csv_sheet(data: bytes, name: str) -> Sheet:
@@ -1052,7 +1039,9 @@ def _amount(report: _Report, sheet: Sheet, r: int, col: int | None, item_code: s
         return None
     raw = sheet.cell(r, col)
     number = _number(raw)
-    if number is None or number < 0 or (whole and not number.is_integer()):
+    # A count beyond 2**53 (1e20 in a quantity cell) is a typing error, and would not fit Int64.
+    if number is None or number < 0 or (whole and not (number.is_integer()
+                                                       and number <= _COUNT_MAX)):
         report.bad_cell("number_invalid", sheet, r, col, raw, item_code=item_code)
         return None
     return int(number) if whole else number

@@ -139,7 +139,7 @@ with tab_backup:
             with st.spinner(ui.tr("data.backup_making")):
                 made = backup.create_backup(data_dir, actor=ui.user_name())
         except failures.WRITE_ERRORS as exc:
-            st.error(ui.tr("data.backup_failed", reason=failures.write_failure(exc, lang)))
+            st.error(ui.tr("backup.failed", reason=failures.write_failure(exc, lang)))
         except records.RecordsBusy as exc:
             st.error(ui.tr(exc.key, seconds=fmt_number(exc.seconds, lang)))
         else:
@@ -203,7 +203,7 @@ with tab_backup:
                         st.error(ui.tr(exc.key, seconds=fmt_number(exc.seconds, lang)))
                     except failures.WRITE_ERRORS as exc:
                         restored = None
-                        st.error(ui.tr("data.backup_failed",
+                        st.error(ui.tr("backup.restore_failed",
                                        reason=failures.write_failure(exc, lang)))
                 if restored is not None:
                     st.cache_data.clear()  # cached figures may come from the replaced data

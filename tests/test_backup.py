@@ -274,3 +274,43 @@ def test_app_db_copy_is_consistent_while_another_connection_writes(data, tmp_pat
     backup.restore(restored, archive)
     actions = [r["action"] for r in records.audit_entries(restored)]
     assert "in-wal" in actions and "half-done" not in actions
+
+
+def test_a_full_disk_during_backup_leaves_no_archive(data, tmp_path, monkeypatch, capsys):
+    import errno
+    import os
+
+    real_replace = os.replace
+
+    def disk_full(src, dst, *args, **kwargs):
+        if str(dst).endswith(".zip"):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_replace(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(backup.os, "replace", disk_full)
+    out = tmp_path / "out" / "b.zip"
+    assert cli.main(["backup", "--out", str(out), "--data", str(data)]) == 1
+    assert "hết chỗ trống trên đĩa" in capsys.readouterr().err
+    assert list(out.parent.iterdir()) == []
+
+
+def test_a_restore_that_fails_half_way_puts_everything_back(data, archive, monkeypatch, capsys):
+    import errno
+    import os
+
+    before = state(data)
+    real_replace = os.replace
+
+    def fail_on_the_snapshots(src, dst, *args, **kwargs):
+        # The current data is already aside when the archive's snapshots go in: then fail.
+        if Path(src).parent.name.startswith(".restore-") and Path(dst).name == "snapshots":
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        return real_replace(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(backup.os, "replace", fail_on_the_snapshots)
+    assert cli.main(["restore", str(archive), "--data", str(data)]) == 1
+    assert "Dữ liệu hiện tại được giữ nguyên" in capsys.readouterr().err
+    monkeypatch.undo()
+    assert state(data) == before
+    assert backup.asides(data) == []
+    assert not any(p.name.startswith(".restore-") for p in data.iterdir())

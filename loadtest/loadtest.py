@@ -1,0 +1,288 @@
+"""Load test (`make loadtest`): 20 browser sessions use the demo school at once for 2 minutes.
+
+Makes the demo school in a temporary folder, starts the app on loopback (127.0.0.1 only), opens
+one headless Chromium with one context per session, signs each session in with a demo account
+(the four roles in turn) and moves it through the menu of its role again and again, until the
+time is up or each session has made --max-loops rounds.
+
+A page's time runs from the click on its menu link until the app's script run has finished
+(`[data-test-script-state="notRunning"]` after the page's own title is drawn). A page has an
+error when it shows a Streamlit exception or an error alert, or does not finish in 60 s.
+Prints the 50th and 95th percentile page times and the error count, writes
+loadtest/out/results.json, and exits 1 if any page had an error. Not part of `make test`.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from urllib.request import urlopen
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from csdl import access, auth  # noqa: E402
+from csdl.i18n import t  # noqa: E402
+
+CHROMIUM = os.environ.get("CSDL_CHROMIUM", "/usr/bin/chromium")
+# As tests/browser/conftest.py: no background connections on this closed network; root.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage"]
+SETTLED = '[data-test-script-state="notRunning"]'
+EXCEPTION = '[data-testid="stException"]'
+ERROR_ALERT = '[data-testid="stAlertContentError"]'
+PAGE_TIMEOUT_MS = 60_000
+TARGET_P95_S = 3.0
+
+
+@dataclass
+class Visit:
+    session: int
+    role: str
+    page: str
+    seconds: float
+    error: str | None = None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def make_demo(data_dir: Path) -> None:
+    subprocess.run([sys.executable, "-m", "csdl", "demo", "--data", str(data_dir)], cwd=REPO,
+                   check=True, stdout=subprocess.DEVNULL)
+
+
+def start_server(data_dir: Path, port: int, log: Path) -> subprocess.Popen:
+    env = dict(os.environ, CSDL_DATA_DIR=str(data_dir))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"),
+         "--server.headless", "true", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+         "--server.fileWatcherType", "none"],
+        cwd=REPO, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return proc
+        except OSError:
+            time.sleep(0.3)
+    proc.kill()
+    raise RuntimeError("streamlit did not start:\n" + log.read_text(errors="replace"))
+
+
+def pages_of(role: str) -> list[access.PageSpec]:
+    """The role's menu, as far as this checkout has the page scripts."""
+    return [p for p in access.pages_for({role}) if (REPO / "pages" / f"{p.key}.py").exists()]
+
+
+async def page_error(page) -> str | None:
+    """The text of a Streamlit exception or error alert on the page, if any."""
+    for selector in (EXCEPTION, ERROR_ALERT):
+        found = page.locator(selector)
+        if await found.count():
+            return f"{selector}: {(await found.first.inner_text())[:300]}"
+    return None
+
+
+async def settle(page, title: str) -> None:
+    """Wait for this page's own title (its run has started), then for the run to finish."""
+    await page.locator("h1", has_text=title).first.wait_for(timeout=PAGE_TIMEOUT_MS)
+    await page.wait_for_selector(SETTLED, timeout=PAGE_TIMEOUT_MS)
+
+
+async def session(browser, base: str, number: int, account: tuple, duration: float,
+                  max_loops: int, visits: list[Visit], shots: Path) -> None:
+    """Sign in, then go round the role's menu for `duration` seconds (at most `max_loops`)."""
+    username, role, _, password = account
+    context = await browser.new_context(locale="vi-VN", viewport={"width": 1280, "height": 900})
+    page = await context.new_page()
+    try:
+        started = time.perf_counter()
+        await page.goto(base + "/")
+        # The first visit to a fresh server reruns once (ui.guard); fill the form after that.
+        await page.wait_for_timeout(400)
+        await page.wait_for_selector(SETTLED, timeout=PAGE_TIMEOUT_MS)
+        await page.get_by_label(t("auth.username")).fill(username)
+        await page.get_by_label(t("auth.password")).fill(password)
+        await page.get_by_role("button", name=t("auth.sign_in_button")).click()
+        first = pages_of(role)[0]
+        await page.get_by_role("button", name=t("auth.sign_out")).wait_for(
+            timeout=PAGE_TIMEOUT_MS)
+        await settle(page, t(first.title_key))
+        visits.append(Visit(number, role, "sign_in", time.perf_counter() - started,
+                            await page_error(page)))
+        stop_at = time.monotonic() + duration
+        menu = pages_of(role)
+        order = menu[1:] + menu[:1]  # from the page after the one signed in to, round again
+        for _ in range(max_loops):
+            for spec in order:
+                if time.monotonic() >= stop_at:
+                    return
+                visits.append(await visit(page, base, number, role, spec))
+    except Exception as exc:  # noqa: BLE001 - a session that breaks is an error, not a crash
+        visits.append(Visit(number, role, "session", 0.0, f"{type(exc).__name__}: {exc}"[:300]))
+        shots.mkdir(parents=True, exist_ok=True)
+        await page.screenshot(path=str(shots / f"session-{number}-{role}.png"), full_page=True)
+    finally:
+        await context.close()
+
+
+async def visit(page, base: str, number: int, role: str, spec: access.PageSpec) -> Visit:
+    title = t(spec.title_key)
+    links = page.get_by_test_id("stSidebarNavLink")
+    started = time.perf_counter()
+    try:
+        if await links.count():
+            await links.filter(has_text=title).first.click(timeout=PAGE_TIMEOUT_MS)
+        else:  # Streamlit hides a one-page menu: open the page by its address
+            await page.goto(f"{base}/" if spec == access.PAGES[0] else f"{base}/{spec.key}")
+        await settle(page, title)
+        seconds = time.perf_counter() - started
+    except Exception as exc:  # noqa: BLE001
+        return Visit(number, role, spec.key, time.perf_counter() - started,
+                     f"{type(exc).__name__}: {str(exc).splitlines()[0]}"[:300])
+    # Not timed: let a follow-up rerun (a cookie component, a widget default) finish too.
+    await page.wait_for_timeout(250)
+    await page.wait_for_selector(SETTLED, timeout=PAGE_TIMEOUT_MS)
+    return Visit(number, role, spec.key, seconds, await page_error(page))
+
+
+async def run(base: str, sessions: int, duration: float, max_loops: int,
+              shots: Path) -> list[Visit]:
+    from playwright.async_api import async_playwright
+
+    visits: list[Visit] = []
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                          args=CHROMIUM_ARGS)
+        accounts = auth.DEMO_ACCOUNTS
+        await asyncio.gather(*(session(browser, base, i, accounts[i % len(accounts)], duration,
+                                       max_loops, visits, shots) for i in range(sessions)))
+        await browser.close()
+    return visits
+
+
+def percentile(values: list[float], q: int) -> float | None:
+    if not values:
+        return None
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
+
+
+def summary(visits: list[Visit]) -> dict:
+    pages = [v for v in visits if v.page not in ("sign_in", "session")]
+    times = [v.seconds for v in pages if v.error is None]
+    by_page = {}
+    for key in sorted({v.page for v in pages}):
+        these = [v.seconds for v in pages if v.page == key and v.error is None]
+        by_page[key] = {"visits": sum(v.page == key for v in pages),
+                        "p50_s": _round(percentile(these, 50)),
+                        "p95_s": _round(percentile(these, 95))}
+    sign_ins = [v.seconds for v in visits if v.page == "sign_in" and v.error is None]
+    return {
+        "page_visits": len(pages), "errors": sum(v.error is not None for v in visits),
+        "p50_s": _round(percentile(times, 50)), "p95_s": _round(percentile(times, 95)),
+        "max_s": _round(max(times, default=None)),
+        "sign_in_p50_s": _round(percentile(sign_ins, 50)),
+        "sign_in_p95_s": _round(percentile(sign_ins, 95)),
+        "by_page": by_page,
+    }
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=20)
+    parser.add_argument("--duration", type=float, default=120, help="seconds (default 120)")
+    parser.add_argument("--max-loops", type=int, default=50,
+                        help="rounds of its menu per session at most (default 50)")
+    parser.add_argument("--data", type=Path, help="use this data folder instead of a new demo")
+    parser.add_argument("--out", type=Path, default=REPO / "loadtest" / "out" / "results.json")
+    args = parser.parse_args()
+    if not Path(CHROMIUM).exists():
+        print(f"{CHROMIUM} is missing: `make chromium` installs Debian's chromium",
+              file=sys.stderr)
+        return 2
+
+    workdir = Path(tempfile.mkdtemp(prefix="csdl-loadtest-"))
+    data_dir = args.data or workdir / "data"
+    server = None
+    try:
+        if args.data is None:
+            print(f"Making the demo school in {data_dir} …", flush=True)
+            make_demo(data_dir)
+        port = free_port()
+        server = start_server(data_dir, port, workdir / "server.log")
+        base = f"http://127.0.0.1:{port}"
+        load_before = os.getloadavg()
+        print(f"{args.sessions} sessions on {base} for {args.duration:g} s …", flush=True)
+        started = time.monotonic()
+        visits = asyncio.run(run(base, args.sessions, args.duration, args.max_loops,
+                                 args.out.parent))
+        elapsed = time.monotonic() - started
+        load_after = os.getloadavg()
+    finally:
+        if server is not None:
+            server.terminate()
+            try:
+                server.wait(15)
+            except subprocess.TimeoutExpired:
+                server.kill()
+
+    result = {
+        "when": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                    "load_average_before": [round(x, 2) for x in load_before],
+                    "load_average_after": [round(x, 2) for x in load_after]},
+        "sessions": args.sessions, "duration_s": round(elapsed, 1),
+        "target_p95_s": TARGET_P95_S, **summary(visits),
+        "error_samples": [asdict(v) for v in visits if v.error][:50],
+        "visits": [asdict(v) | {"seconds": round(v.seconds, 3)} for v in visits],
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+    if result["errors"]:
+        print(f"The server's log is kept in {workdir / 'server.log'}")
+        if args.data is None:
+            shutil.rmtree(data_dir, ignore_errors=True)
+    else:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    print(f"{result['page_visits']} page visits in {result['duration_s']} s by "
+          f"{args.sessions} sessions ({os.cpu_count()} CPUs, load before "
+          f"{result['machine']['load_average_before'][0]}).")
+    print(f"Page time p50 {result['p50_s']} s, p95 {result['p95_s']} s "
+          f"(target p95 < {TARGET_P95_S:g} s: {'met' if (result['p95_s'] or 0) < TARGET_P95_S else 'NOT met'}); "
+          f"max {result['max_s']} s; sign-in p50 {result['sign_in_p50_s']} s.")
+    for key, figures in result["by_page"].items():
+        print(f"  {key:<13} {figures['visits']:>4} visits  p50 {figures['p50_s']} s  "
+              f"p95 {figures['p95_s']} s")
+    print(f"Errors: {result['errors']}" + (" — see error_samples in " + str(args.out)
+                                           if result["errors"] else ""))
+    print(f"Written {args.out}")
+    return 1 if result["errors"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
