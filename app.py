@@ -16,7 +16,7 @@ roles = ui.current_roles()
 specs = access.pages_for(roles) if roles else list(access.PAGES)
 pages = [st.Page(f"pages/{spec.key}.py", title=ui.tr(spec.title_key), icon=spec.icon,
                  url_path=spec.key, default=(i == 0)) for i, spec in enumerate(specs)]
-navigation = st.navigation(pages, position="sidebar" if roles else "hidden")
+navigation = st.navigation(pages, position="sidebar" if roles else "hidden", expanded=True)
 ui.language_switch()
 if roles:
     st.sidebar.caption(ui.tr("auth.signed_in_as", name=st.session_state.get("name", ""),

@@ -2,8 +2,9 @@
 
 Makes the demo school in a temporary folder, starts the app on loopback (127.0.0.1 only), opens
 one headless Chromium with one context per session, signs each session in with a demo account
-(the four roles in turn) and moves it through the menu of its role again and again, until the
-time is up or each session has made --max-loops rounds.
+(the four roles in turn; the sessions arrive over --ramp-up seconds) and moves it through the
+menu of its role again and again — with no pause between pages unless --think says so — until
+--duration seconds after its sign-in or --max-loops rounds.
 
 A page's time runs from the click on its menu link until the app's script run has finished
 (`[data-test-script-state="notRunning"]` after the page's own title is drawn). A page has an
@@ -108,24 +109,25 @@ async def settle(page, title: str) -> None:
 
 
 async def session(browser, base: str, number: int, account: tuple, duration: float,
-                  max_loops: int, visits: list[Visit], shots: Path) -> None:
+                  max_loops: int, think: float, ramp_up: float, visits: list[Visit],
+                  shots: Path) -> None:
     """Sign in, then go round the role's menu for `duration` seconds (at most `max_loops`)."""
     username, role, _, password = account
+    await asyncio.sleep(number * ramp_up)  # people arrive within seconds, not the same instant
     context = await browser.new_context(locale="vi-VN", viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(PAGE_TIMEOUT_MS)
     page = await context.new_page()
     try:
         started = time.perf_counter()
-        await page.goto(base + "/")
+        # Not "load": that also waits for the cookie component's iframe.
+        await page.goto(base + "/", wait_until="domcontentloaded")
         # The first visit to a fresh server reruns once (ui.guard); fill the form after that.
         await page.wait_for_timeout(400)
         await page.wait_for_selector(SETTLED, timeout=PAGE_TIMEOUT_MS)
         await page.get_by_label(t("auth.username")).fill(username)
         await page.get_by_label(t("auth.password")).fill(password)
-        await page.get_by_role("button", name=t("auth.sign_in_button")).click()
-        first = pages_of(role)[0]
-        await page.get_by_role("button", name=t("auth.sign_out")).wait_for(
-            timeout=PAGE_TIMEOUT_MS)
-        await settle(page, t(first.title_key))
+        await sign_in(page)
+        await settle(page, t(pages_of(role)[0].title_key))
         visits.append(Visit(number, role, "sign_in", time.perf_counter() - started,
                             await page_error(page)))
         stop_at = time.monotonic() + duration
@@ -136,6 +138,7 @@ async def session(browser, base: str, number: int, account: tuple, duration: flo
                 if time.monotonic() >= stop_at:
                     return
                 visits.append(await visit(page, base, number, role, spec))
+                await asyncio.sleep(think)  # reading the page, as people do (default 0)
     except Exception as exc:  # noqa: BLE001 - a session that breaks is an error, not a crash
         visits.append(Visit(number, role, "session", 0.0, f"{type(exc).__name__}: {exc}"[:300]))
         shots.mkdir(parents=True, exist_ok=True)
@@ -144,15 +147,35 @@ async def session(browser, base: str, number: int, account: tuple, duration: flo
         await context.close()
 
 
+async def sign_in(page, attempts: int = 3) -> None:
+    """Press "Đăng nhập" until the sign-out button shows. Under load a click that lands while
+    the form is being redrawn is lost; a person would press again, so does this."""
+    signed_in = page.get_by_role("button", name=t("auth.sign_out"))
+    for attempt in range(attempts):
+        await page.get_by_role("button", name=t("auth.sign_in_button")).click(
+            timeout=PAGE_TIMEOUT_MS)
+        try:
+            await signed_in.wait_for(timeout=PAGE_TIMEOUT_MS // attempts)
+            return
+        except Exception:  # noqa: BLE001 - not yet: press again, unless that was the last try
+            if attempt == attempts - 1 or await page_error(page):
+                raise
+
+
 async def visit(page, base: str, number: int, role: str, spec: access.PageSpec) -> Visit:
     title = t(spec.title_key)
     links = page.get_by_test_id("stSidebarNavLink")
     started = time.perf_counter()
     try:
         if await links.count():
-            await links.filter(has_text=title).first.click(timeout=PAGE_TIMEOUT_MS)
+            link = links.filter(has_text=title).first
+            more = page.get_by_test_id("stSidebarNavViewButton")  # "View more": a long menu
+            if not await link.is_visible() and await more.count():
+                await more.click(timeout=PAGE_TIMEOUT_MS)
+            await link.click(timeout=PAGE_TIMEOUT_MS)
         else:  # Streamlit hides a one-page menu: open the page by its address
-            await page.goto(f"{base}/" if spec == access.PAGES[0] else f"{base}/{spec.key}")
+            await page.goto(f"{base}/" if spec == access.PAGES[0] else f"{base}/{spec.key}",
+                            wait_until="domcontentloaded")
         await settle(page, title)
         seconds = time.perf_counter() - started
     except Exception as exc:  # noqa: BLE001
@@ -164,8 +187,8 @@ async def visit(page, base: str, number: int, role: str, spec: access.PageSpec) 
     return Visit(number, role, spec.key, seconds, await page_error(page))
 
 
-async def run(base: str, sessions: int, duration: float, max_loops: int,
-              shots: Path) -> list[Visit]:
+async def run(base: str, sessions: int, duration: float, max_loops: int, think: float,
+              ramp_up: float, shots: Path) -> list[Visit]:
     from playwright.async_api import async_playwright
 
     visits: list[Visit] = []
@@ -174,7 +197,9 @@ async def run(base: str, sessions: int, duration: float, max_loops: int,
                                           args=CHROMIUM_ARGS)
         accounts = auth.DEMO_ACCOUNTS
         await asyncio.gather(*(session(browser, base, i, accounts[i % len(accounts)], duration,
-                                       max_loops, visits, shots) for i in range(sessions)))
+                                       max_loops, think, ramp_up / max(sessions, 1), visits,
+                                       shots)
+                               for i in range(sessions)))
         await browser.close()
     return visits
 
@@ -217,6 +242,10 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=120, help="seconds (default 120)")
     parser.add_argument("--max-loops", type=int, default=50,
                         help="rounds of its menu per session at most (default 50)")
+    parser.add_argument("--think", type=float, default=0,
+                        help="seconds each session pauses on a page before the next (default 0)")
+    parser.add_argument("--ramp-up", type=float, default=10,
+                        help="seconds over which the sessions arrive (default 10)")
     parser.add_argument("--data", type=Path, help="use this data folder instead of a new demo")
     parser.add_argument("--out", type=Path, default=REPO / "loadtest" / "out" / "results.json")
     args = parser.parse_args()
@@ -225,6 +254,8 @@ def main() -> int:
               file=sys.stderr)
         return 2
 
+    for old_shot in args.out.parent.glob("session-*.png"):  # screenshots of an earlier run
+        old_shot.unlink()
     workdir = Path(tempfile.mkdtemp(prefix="csdl-loadtest-"))
     data_dir = args.data or workdir / "data"
     server = None
@@ -239,7 +270,7 @@ def main() -> int:
         print(f"{args.sessions} sessions on {base} for {args.duration:g} s …", flush=True)
         started = time.monotonic()
         visits = asyncio.run(run(base, args.sessions, args.duration, args.max_loops,
-                                 args.out.parent))
+                                 args.think, args.ramp_up, args.out.parent))
         elapsed = time.monotonic() - started
         load_after = os.getloadavg()
     finally:
@@ -255,7 +286,8 @@ def main() -> int:
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                     "load_average_before": [round(x, 2) for x in load_before],
                     "load_average_after": [round(x, 2) for x in load_after]},
-        "sessions": args.sessions, "duration_s": round(elapsed, 1),
+        "sessions": args.sessions, "think_s": args.think, "ramp_up_s": args.ramp_up,
+        "duration_s": round(elapsed, 1),
         "target_p95_s": TARGET_P95_S, **summary(visits),
         "error_samples": [asdict(v) for v in visits if v.error][:50],
         "visits": [asdict(v) | {"seconds": round(v.seconds, 3)} for v in visits],

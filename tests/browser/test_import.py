@@ -21,7 +21,9 @@ def test_first_import_through_the_data_page(page, tmp_path):
     server = Server(data)
     try:
         signed_in(page, server.url, "quantri", "quan-tri-pw-123", path="data")
-        upload = page.get_by_test_id("stFileUploaderDropzoneInput")
+        # The import tab's uploader (the backup tab has one of its own).
+        upload = page.get_by_role("tabpanel", name=t("data.tab_import")).get_by_test_id(
+            "stFileUploaderDropzoneInput")
         expect(upload).to_have_count(1)  # once the sign-in rerun has cleared stale elements
 
         # A file that only changed its extension: refused, named, nothing written.
