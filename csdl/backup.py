@@ -244,6 +244,9 @@ def _check_contents(staging: Path, manifest: dict) -> list[str]:
             if row is None or row[0] != match.group(1):
                 raise ValueError("snapshot_id")
             snapshot_ids.append(match.group(1))
+            # The hash was checked on extraction: it becomes the snapshot's recorded checksum.
+            snapshots.checksum_path(staging / entry["path"]).write_text(
+                entry["sha256"] + "\n", encoding="ascii")
         except (duckdb.Error, ValueError) as exc:
             problems.append(("backup.problem.snapshot_unreadable",
                              {"name": entry["path"], "reason": str(exc).splitlines()[0]}))

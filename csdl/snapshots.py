@@ -6,6 +6,7 @@ complete, so a reader never sees half a snapshot. Once in place it is only opene
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 import re
 import secrets
@@ -154,12 +155,15 @@ def write_snapshot(
         finally:
             con.close()
         _fsync(tmp)
+        write_checksum(tmp, final)
         # The summary goes first: a summary without its snapshot is ignored, never the reverse.
         if summary_tmp is not None:
             os.replace(summary_tmp, summaries.summary_path(data_dir, snapshot_id))
         os.replace(tmp, final)
         _fsync(final.parent)
     except BaseException:
+        if not final.exists():
+            checksum_path(final).unlink(missing_ok=True)
         tmp.unlink(missing_ok=True)
         Path(str(tmp) + ".wal").unlink(missing_ok=True)
         if summary_tmp is not None:
@@ -186,6 +190,50 @@ def connect(data_dir: Path | str, snapshot_id: str) -> duckdb.DuckDBPyConnection
         return duckdb.connect(str(path), read_only=True)
     except duckdb.Error as exc:
         raise SnapshotError(f"Không đọc được bản chụp {snapshot_id}: {exc}") from exc
+
+
+def checksum_path(snapshot_file: Path) -> Path:
+    """`<id>.sha256` beside `<id>.duckdb`: the file's SHA-256 as written."""
+    return snapshot_file.with_suffix(".sha256")
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def write_checksum(source: Path, snapshot_file: Path | None = None) -> None:
+    """Record `source`'s SHA-256 for `snapshot_file` (default: itself), atomically.
+
+    Listing compares a file with it once per (mtime, size), so a damaged block anywhere in a
+    whole-length file is found before a page reads it."""
+    target = checksum_path(snapshot_file or source)
+    tmp = target.with_name(f".tmp-{target.name}-{os.getpid()}")
+    try:
+        tmp.write_text(file_sha256(source) + "\n", encoding="ascii")
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+@functools.lru_cache(maxsize=4096)
+def _checksum_matches(path: str, mtime_ns: int, size: int, recorded: str) -> bool:
+    return file_sha256(Path(path)) == recorded
+
+
+def _check_checksum(path: Path, st: os.stat_result) -> None:
+    """Raise when the recorded SHA-256 differs; a snapshot written before checksums has none."""
+    try:
+        recorded = checksum_path(path).read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        return
+    if not _checksum_matches(str(path), st.st_mtime_ns, st.st_size, recorded):
+        raise SnapshotError("nội dung tệp không khớp mã kiểm tra SHA-256 ghi lúc tạo "
+                            "(tệp bị hỏng hoặc bị sửa)")
 
 
 @functools.lru_cache(maxsize=4096)
@@ -217,6 +265,7 @@ def list_snapshots(data_dir: Path | str) -> tuple[list[SnapshotInfo], list[tuple
             info = _read_info(str(path), st.st_mtime_ns, st.st_size)
             if info.snapshot_id != path.stem:
                 raise SnapshotError("tên tệp khác mã trong tệp")
+            _check_checksum(path, st)
             good.append(info)
         except (duckdb.Error, SnapshotError, OSError) as exc:
             bad.append((path, str(exc).splitlines()[0]))

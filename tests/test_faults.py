@@ -143,6 +143,54 @@ def test_truncated_snapshot_is_reported_on_the_data_page_and_skipped(imported, m
     assert base_id in shown and damaged.stem not in shown
 
 
+def snapshot_row_readable(path: Path) -> bool:
+    import duckdb
+
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+        try:
+            return con.execute("SELECT snapshot_id FROM snapshot").fetchone() is not None
+        finally:
+            con.close()
+    except duckdb.Error:
+        return False
+
+
+def test_bit_rot_inside_a_whole_length_snapshot_is_found_when_listing(imported, school_files,
+                                                                      monkeypatch):
+    base_id = snapshot_state(imported)[0][0]
+    assert cli.main(["import", str(school_files["CSDL_GiaoVien.xls"]), "--data", str(imported),
+                     "--school-id", SCHOOL_ID, "--taken-at", "2027-01-08T17:00"]) == 0
+    newer_id = snapshot_state(imported)[0][1]
+    newer = snapshots.snapshot_path(imported, newer_id)
+    assert snapshots.checksum_path(newer).is_file()
+    original = newer.read_bytes()
+    # Damage a block that reading the snapshot row does not touch: DuckDB alone would not
+    # notice it until a page read that block.
+    for fraction in (0.1, 0.25, 0.4, 0.5, 0.75, 0.9):
+        content = bytearray(original)
+        content[int(len(content) * fraction)] ^= 0xFF
+        newer.write_bytes(bytes(content))
+        if snapshot_row_readable(newer):
+            break
+    else:
+        pytest.fail("every damaged position was caught by the snapshot row read itself")
+
+    good, bad = snapshots.list_snapshots(imported)
+    assert [s.snapshot_id for s in good] == [base_id]
+    assert [(p.name, "SHA-256" in reason) for p, reason in bad] == [(newer.name, True)]
+    assert snapshots.latest_snapshot(imported).snapshot_id == base_id
+    at = page("pages/overview.py", imported, monkeypatch)
+    assert not at.exception, at.exception
+    assert f"Dữ liệu lúc {BASE_SHOWN}" in captions(at)
+    at = page("pages/data.py", imported, monkeypatch, role="admin")
+    assert any(newer.name in e.value for e in at.error), [e.value for e in at.error]
+
+    # Control: the same file put right is listed again.
+    newer.write_bytes(original)
+    assert snapshot_state(imported) == ([base_id, newer_id], [])
+
+
 def test_snapshot_that_is_not_a_database_is_skipped(imported):
     base_id = snapshot_state(imported)[0][0]
     garbage = snapshots.snapshot_path(imported, "20270111-080000-abcdef")
