@@ -6,11 +6,12 @@ form: a deep link then lands on its page after sign-in instead of on the default
 """
 import streamlit as st
 
-from csdl import access, ui
+from csdl import access, scope, ui
 
 st.set_page_config(page_title="Giám sát CSDL ngành", page_icon=":material/fact_check:",
                    layout="wide")
 ui.restore_session()
+ui.apply_scope()  # the account's schools, from users.yaml, before any page reads data
 ui.issue_pending_cookie()
 roles = ui.current_roles()
 specs = access.pages_for(roles) if roles else list(access.PAGES)
@@ -22,4 +23,7 @@ if roles:
     st.sidebar.caption(ui.tr("auth.signed_in_as", name=st.session_state.get("name", ""),
                              role=", ".join(ui.tr("role." + r) for r in sorted(roles))))
     ui.sign_out_button()
-navigation.run()
+try:
+    navigation.run()
+except scope.ScopeError:  # a school outside the account's schools: nothing was read
+    st.error(ui.tr("scope.refused"))

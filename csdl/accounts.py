@@ -29,7 +29,7 @@ from typing import Iterable, Iterator
 
 import pandas as pd
 
-from . import records, staffing
+from . import records, scope, staffing
 from .i18n import t
 from .problems import ImportRefused, Problem, column_letter
 from .readers import load_sheets
@@ -182,6 +182,7 @@ def import_register(data_dir: Path | str, school_id: str, content: bytes, actor:
 
 def register(data_dir: Path | str, school_id: str) -> pd.DataFrame:
     """The school's stored register (empty when none was imported)."""
+    scope.check(school_id)
     if not records.db_path(data_dir).exists():
         return pd.DataFrame(columns=REGISTER_COLUMNS)
     with _connect(data_dir) as con:

@@ -18,7 +18,7 @@ import bcrypt
 import yaml
 
 from . import records
-from .access import ROLES
+from .access import DISTRICT, ROLES
 from .timeutil import now_local
 
 MIN_PASSWORD_LENGTH = 10
@@ -35,7 +35,10 @@ DEMO_ACCOUNTS = (
     ("phohieutruong", "vice_principal", "Phó hiệu trưởng (mẫu)", "phohieutruong-demo"),
     ("quantri", "admin", "Quản trị (mẫu)", "quantri-demo"),
     ("trinhchieu", "viewer", "Màn hình họp (mẫu)", "trinhchieu-demo"),
+    ("phonggd", "district", "Cán bộ phòng GD&ĐT (mẫu)", "phonggd-demo"),
 )
+DEMO_SCHOOL = "DEMO01"  # the school the demo's school accounts belong to
+SCHOOL_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,40}$")
 
 _ATTEMPTS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS login_attempt (
@@ -76,6 +79,22 @@ class User:
     roles: tuple[str, ...]
     disabled: bool
     demo: bool
+    school_id: str | None = None  # the school of a school role; None for the district role
+
+
+def allowed_schools(roles: tuple[str, ...] | list[str], school_id: str | None,
+                    snapshot_schools: list[str]) -> list[str]:
+    """The schools of a snapshot an account may see. The district role: all of them. A school
+    role: its own school. A school account without a school (made before schools were bound):
+    the only school when the snapshot holds exactly one, else none (an administrator must set
+    its school with `users set-school`)."""
+    if DISTRICT in roles:
+        return list(snapshot_schools)
+    if not roles:
+        return []
+    if school_id is not None:
+        return [school_id] if school_id in snapshot_schools else []
+    return list(snapshot_schools) if len(snapshot_schools) == 1 else []
 
 
 def users_file(data_dir: Path | str) -> Path:
@@ -120,8 +139,27 @@ def load_config(data_dir: Path | str) -> dict:
 
 def list_users(data_dir: Path | str) -> list[User]:
     users = load_config(data_dir)["credentials"]["usernames"]
-    return [User(u, d.get("name", u), tuple(d.get("roles") or ()), bool(d.get("disabled")),
-                 bool(d.get("demo"))) for u, d in sorted(users.items())]
+    return [_user(u, d) for u, d in sorted(users.items())]
+
+
+def _user(username: str, d: dict) -> User:
+    return User(username, d.get("name", username), tuple(d.get("roles") or ()),
+                bool(d.get("disabled")), bool(d.get("demo")), d.get("school_id") or None)
+
+
+def get_user(data_dir: Path | str, username: str | None) -> User | None:
+    """The account as users.yaml holds it now (None when there is no such account)."""
+    d = load_config(data_dir)["credentials"]["usernames"].get(username or "")
+    return None if d is None else _user(username, d)
+
+
+def _check_school(role: str, school_id: str | None) -> str | None:
+    school_id = (school_id or "").strip() or None
+    if role == DISTRICT and school_id is not None:
+        raise AuthError("auth.district_no_school")
+    if school_id is not None and not SCHOOL_ID_RE.match(school_id):
+        raise AuthError("auth.bad_school", school=school_id)
+    return school_id
 
 
 def check_password_rules(password: str) -> None:
@@ -130,7 +168,7 @@ def check_password_rules(password: str) -> None:
 
 
 def add_user(data_dir: Path | str, username: str, role: str, name: str, password: str,
-             actor: str | None, demo: bool = False) -> None:
+             actor: str | None, demo: bool = False, school_id: str | None = None) -> None:
     username = username.strip().lower()
     if not USERNAME_RE.match(username):
         raise AuthError("auth.bad_username")
@@ -138,6 +176,7 @@ def add_user(data_dir: Path | str, username: str, role: str, name: str, password
         raise AuthError("auth.bad_role", role=role, roles=", ".join(ROLES))
     if not name.strip():
         raise AuthError("auth.name_required")
+    school_id = _check_school(role, school_id)
     check_password_rules(password)
     config = load_config(data_dir)
     users = config["credentials"]["usernames"]
@@ -145,8 +184,28 @@ def add_user(data_dir: Path | str, username: str, role: str, name: str, password
         raise AuthError("auth.user_exists", username=username)
     users[username] = {"name": name.strip(), "password": hash_password(password),
                        "roles": [role], "disabled": False, "demo": demo}
+    if school_id is not None:
+        users[username]["school_id"] = school_id
     _write_config(data_dir, config)
-    records.audit(data_dir, actor, "user_add", username=username, role=role, demo=demo)
+    records.audit(data_dir, actor, "user_add", username=username, role=role, demo=demo,
+                  school_id=school_id)
+
+
+def set_school(data_dir: Path | str, username: str, school_id: str | None,
+               actor: str | None) -> None:
+    """Bind a school account to its school (None: unbind)."""
+    user = get_user(data_dir, username)
+    if user is None:
+        raise AuthError("auth.no_such_user", username=username)
+    school_id = _check_school(user.roles[0] if user.roles else "", school_id)
+    config = load_config(data_dir)
+    entry = config["credentials"]["usernames"][username]
+    if school_id is None:
+        entry.pop("school_id", None)
+    else:
+        entry["school_id"] = school_id
+    _write_config(data_dir, config)
+    records.audit(data_dir, actor, "user_set_school", username=username, school_id=school_id)
 
 
 def _change_user(data_dir: Path | str, username: str, actor: str | None, action: str,
@@ -218,15 +277,19 @@ def sign_in(data_dir: Path | str, username: str, password: str, demo_allowed: bo
     records.audit(data_dir, username, "sign_in" if ok else "sign_in_failed")
     if not ok:
         raise AuthError("auth.bad_credentials")
-    return User(username, user.get("name", username), tuple(user.get("roles") or ()), False,
-                bool(user.get("demo")))
+    return _user(username, user)
 
 
 def ensure_demo_users(data_dir: Path | str) -> None:
-    existing = {u.username for u in list_users(data_dir)}
+    """The demo accounts: the school ones belong to DEMO01, `phonggd` is the district's."""
+    existing = {u.username: u for u in list_users(data_dir)}
     for username, role, name, password in DEMO_ACCOUNTS:
+        school = None if role == DISTRICT else DEMO_SCHOOL
         if username not in existing:
-            add_user(data_dir, username, role, name, password, actor="demo", demo=True)
+            add_user(data_dir, username, role, name, password, actor="demo", demo=True,
+                     school_id=school)
+        elif existing[username].demo and existing[username].school_id != school:
+            set_school(data_dir, username, school, actor="demo")
 
 
 def authenticator_credentials(data_dir: Path | str, demo_allowed: bool) -> dict:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import records, rules, schedule, snapshots
+from . import records, rules, schedule, scope, snapshots
 from .diff import diff
 from .timeutil import now_local
 
@@ -114,6 +114,7 @@ def decide(data_dir: Path | str, request_id: int, decision: str, note: str | Non
 
 def requests(data_dir: Path | str, school_year: str, school_id: str,
              period: str | None = None) -> pd.DataFrame:
+    scope.check(school_id)
     if not records.db_path(data_dir).exists():
         return pd.DataFrame(columns=REQUEST_COLUMNS)
     with records.connect(data_dir) as con:
@@ -200,6 +201,7 @@ def changed_after_lock(data_dir: Path | str, latest: snapshots.SnapshotInfo, sch
                        period: str | None = None) -> pd.DataFrame:
     """The changed cells alone (no request matched): depends only on the snapshots and the
     schedule, so it can be cached."""
+    scope.check(school_id)
     frames = []
     for lp in locked_periods(data_dir, latest):
         if period and lp.period != period or lp.base is None:

@@ -247,3 +247,19 @@ def have_and_needed(df: pd.DataFrame, label_col: str, lang: str = "vi") -> go.Fi
                       separators=_separators(lang), yaxis=dict(rangemode="tozero"),
                       legend=dict(orientation="h", y=1.02, yanchor="bottom"))
     return fig
+
+
+def district_completion(df: pd.DataFrame, lang: str = "vi") -> go.Figure:
+    """One bar per school: completion of the period, with the overdue units in the hover."""
+    values = [float(v) * 100 if pd.notna(v) else 0.0 for v in df["completion"]]
+    text = [fmt_percent(v, lang) if pd.notna(v) else "–" for v in df["completion"]]
+    fig = go.Figure(go.Bar(
+        x=values, y=list(df["name"]), orientation="h", text=text, textposition="auto",
+        marker_color=BRAND, customdata=df[["entered", "expected", "overdue_units"]].to_numpy(),
+        hovertemplate="%{y}: %{text} (%{customdata[0]:,} / %{customdata[1]:,})<br>"
+                      + t("district.col_overdue", lang) + ": %{customdata[2]}<extra></extra>"))
+    fig.update_layout(
+        xaxis=dict(range=[0, 100], title=t("chart.completion_pct", lang), ticksuffix="%"),
+        yaxis=dict(autorange="reversed"), height=80 + 40 * max(len(df), 1),
+        margin=dict(l=10, r=10, t=10, b=40), separators=",." if lang == "vi" else ".,")
+    return fig

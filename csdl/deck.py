@@ -191,7 +191,7 @@ def gather(data_dir: Path | str, snapshot: snapshots.SnapshotInfo, school_id: st
     found = schedule.window_for(data_dir, snapshot.school_year, period, None)
     con = queries.prepare(snapshots.connect(data_dir, snapshot.snapshot_id))
     try:
-        schools = queries.run(con, "schools")
+        schools = queries.run(con, "schools", school_ids=[school_id])
         name = schools.loc[schools["school_id"] == school_id, "name"]
         src = Sources(
             school_id=school_id, school_name=str(name.iloc[0]) if len(name) else school_id,

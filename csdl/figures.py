@@ -27,7 +27,7 @@ from typing import Sequence
 import pandas as pd
 import xlsxwriter
 
-from . import facilities, queries, rules, snapshots, staffing
+from . import facilities, queries, rules, scope, snapshots, staffing
 from .i18n import TABLE, t
 
 SECTIONS = ("students", "classes", "staff", "teachers", "rooms", "facilities")
@@ -172,6 +172,7 @@ def compute(data_dir: Path | str, snapshot: snapshots.SnapshotInfo | str,
             school_id: str) -> dict[str, pd.DataFrame]:
     """The school's figures at one snapshot, one table per section of SECTIONS (rows: the
     row keys; columns: METRICS[section]). Snapshots never change, so results are cached by id."""
+    scope.check(school_id)  # before the cache
     snapshot_id = getattr(snapshot, "snapshot_id", snapshot)
     return {k: v.copy() for k, v in _compute(str(data_dir), snapshot_id, school_id).items()}
 

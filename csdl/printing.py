@@ -27,7 +27,7 @@ import pandas as pd
 import xlsxwriter
 from fpdf import FPDF
 
-from . import changes, queries, readers, records, rules, snapshots
+from . import changes, queries, readers, records, rules, scope, snapshots
 from .diff import diff
 from .parsed import ParsedFile
 from .problems import ImportRefused, Problem
@@ -715,7 +715,8 @@ def find_print(data_dir: Path | str, code: str) -> PrintedSheet:
     with _connect(data_dir) as con:
         row = con.execute(f"SELECT {', '.join(PRINT_COLUMNS)} FROM printed_sheet "
                           "WHERE print_code = ?", (code,)).fetchone()
-    if row is None:
+    # Another school's code reads as unknown: it says nothing about that school.
+    if row is None or not scope.allows(row[PRINT_COLUMNS.index("school_id")]):
         raise PrintingError("printing.unknown_code", code=code)
     values = dict(zip(PRINT_COLUMNS, row))
     values["printed_at"] = datetime.fromisoformat(values["printed_at"])
@@ -725,6 +726,7 @@ def find_print(data_dir: Path | str, code: str) -> PrintedSheet:
 def prints(data_dir: Path | str, school_year: str, school_id: str,
            period: str | None = None) -> pd.DataFrame:
     """Every registered print of a school's year (of one period, if given), newest first."""
+    scope.check(school_id)
     if not records.db_path(data_dir).exists():
         return pd.DataFrame(columns=PRINT_COLUMNS)
     with _connect(data_dir) as con:
@@ -986,6 +988,7 @@ def status_board(data_dir: Path | str, school_year: str, school_id: str, period:
     """Per class of `classes`: its latest print (code, when, by whom, from which snapshot), its
     latest check (when, by whom, how, how many differences) and its latest sign-off; the counts
     of each; times as datetime, None where nothing was done."""
+    scope.check(school_id)
     board = classes.copy()
     parts = []
     if records.db_path(data_dir).exists():
@@ -1053,4 +1056,4 @@ def store_demo_prints(data_dir: Path | str) -> None:
 
 
 def _school_ids(data_dir: Path | str, snapshot: snapshots.SnapshotInfo) -> list[str]:
-    return list(_run(data_dir, snapshot.snapshot_id, "schools")["school_id"])
+    return list(_run(data_dir, snapshot.snapshot_id, "school_ids")["school_id"])

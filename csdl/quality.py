@@ -18,7 +18,7 @@ from typing import Callable
 import duckdb
 import pandas as pd
 
-from . import queries, rules, snapshots
+from . import queries, rules, scope, snapshots
 from .i18n import fmt_date, t
 from .settings import Settings, SettingsError, load as load_settings
 from .text import fold
@@ -207,6 +207,7 @@ def cached_findings(data_dir: Path | str, snapshot: snapshots.SnapshotInfo, scho
                     lang: str = "vi") -> pd.DataFrame:
     """findings(), remembered per snapshot, school, language and settings: a snapshot never
     changes, and an edit to settings.yaml gives a new key. Raises SettingsError."""
+    scope.check(school_id)  # before the cache
     settings = load_settings(data_dir)
     return _cached(str(data_dir), snapshot.snapshot_id, school_id, lang, settings).copy()
 

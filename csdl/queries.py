@@ -11,6 +11,7 @@ import re
 import duckdb
 import pandas as pd
 
+from . import scope
 from .config import REPO_ROOT
 
 QUERY_DIR = REPO_ROOT / "queries"
@@ -32,6 +33,15 @@ def sql_text(name: str) -> str:
     return path.read_text(encoding="utf-8")
 
 
+def used_params(name: str) -> set[str]:
+    return set(_PARAM_RE.findall(sql_text(name)))
+
+
+def check_scope(name: str, **params: object) -> None:
+    """The scope check of `run`, for callers that look in a cache first."""
+    scope.check_query(name, used_params(name), params)
+
+
 def names() -> list[str]:
     return sorted(p.stem for p in QUERY_DIR.glob("*.sql") if not p.stem.startswith("_"))
 
@@ -43,9 +53,11 @@ def prepare(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
 
 
 def run(con: duckdb.DuckDBPyConnection, name: str, **params: object) -> pd.DataFrame:
-    """Run a named question with bound parameters; only the parameters it uses are passed."""
+    """Run a named question with bound parameters; only the parameters it uses are passed.
+    The school it asks for must be in the caller's scope (scope.py), checked before it runs."""
     sql = sql_text(name)
     used = set(_PARAM_RE.findall(sql))
+    scope.check_query(name, used, params)
     missing = used - set(params)
     if missing:
         raise QueryError(f"query {name} needs parameters {sorted(missing)}")

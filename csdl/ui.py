@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from . import config, queries, rules, snapshots
+from . import config, queries, rules, scope, snapshots
 from .i18n import fmt_date, fmt_datetime, t
 from .timeutil import now_local
 
@@ -40,12 +40,15 @@ def _cached_query(data_path: str, snapshot_id: str, name: str, params: tuple) ->
     # Snapshots never change once written, so (snapshot id, query, parameters) is a safe key.
     con = queries.prepare(snapshots.connect(data_path, snapshot_id))
     try:
-        return queries.run(con, name, **dict(params))
+        return queries.run(con, name, **{k: list(v) if isinstance(v, tuple) else v
+                                         for k, v in params})
     finally:
         con.close()
 
 
 def query(snapshot: snapshots.SnapshotInfo, name: str, **params: object) -> pd.DataFrame:
+    queries.check_scope(name, **params)  # before the cache: a hit must not skip the check
+    params = {k: tuple(v) if isinstance(v, list) else v for k, v in params.items()}
     return _cached_query(str(snapshot.path.parent.parent), snapshot.snapshot_id, name,
                          tuple(sorted(params.items())))
 
@@ -76,11 +79,57 @@ def pick_snapshot() -> snapshots.SnapshotInfo | None:
     return by_id[chosen]
 
 
-def pick_school(snapshot: snapshots.SnapshotInfo) -> pd.Series | None:
-    schools = query(snapshot, "schools")
-    if schools.empty:
-        st.warning(tr("ui.no_school"))
+def account():
+    """The signed-in account as users.yaml holds it now (its school binding is read on the
+    server each run, never taken from the URL or from session state)."""
+    from . import auth
+
+    if not st.session_state.get("authentication_status"):
         return None
+    return auth.get_user(data_dir(), st.session_state.get("username"))
+
+
+def apply_scope() -> None:
+    """Set this run's school scope from the account before any data is read: the district role
+    sees every school; a school role its own school; signed out, none. An account without a
+    school gets the snapshot's only school in `school_scope`."""
+    from . import access
+
+    user = account()
+    if user is None or user.disabled:
+        scope.set_allowed(())
+    elif access.DISTRICT in user.roles:
+        scope.set_allowed(None)
+    else:
+        scope.set_allowed(() if user.school_id is None else (user.school_id,))
+
+
+def school_scope(snapshot: snapshots.SnapshotInfo) -> list[str]:
+    """The snapshot's schools this account may see; narrows this run's scope to them."""
+    from . import auth
+
+    user = account()
+    ids = list(query(snapshot, "school_ids")["school_id"])
+    allowed = ([] if user is None or user.disabled
+               else auth.allowed_schools(user.roles, user.school_id, ids))
+    scope.set_allowed(allowed)
+    return allowed
+
+
+def pick_school(snapshot: snapshots.SnapshotInfo) -> pd.Series | None:
+    """The school the page shows: one of the account's schools only (a `?school=` for another
+    school is ignored); the district role picks among all of them."""
+    allowed = school_scope(snapshot)
+    if not allowed:
+        user = account()
+        if user is not None and user.school_id is not None:
+            st.warning(tr("scope.school_not_in_snapshot", school=user.school_id))
+        elif user is not None and query(snapshot, "school_ids").shape[0] > 1:
+            st.warning(tr("scope.unbound_account"))
+        else:
+            st.warning(tr("ui.no_school"))
+        return None
+    schools = query(snapshot, "schools", school_ids=allowed)
     if len(schools) == 1:
         return schools.iloc[0]
     ids = list(schools["school_id"])
@@ -233,6 +282,7 @@ def guard(page_key: str) -> None:
     if not access.allowed(page_key, current_roles()):
         st.warning(tr("ui.sign_in_required"))
         st.stop()
+    apply_scope()
 
 
 def table(df: pd.DataFrame, columns: dict[str, str], title: str | None = None,
@@ -316,6 +366,7 @@ def _progress_units(data_path: str, snapshot_id: str, school_id: str, period: st
 
 
 def progress_units(snapshot: snapshots.SnapshotInfo, school_id: str, period: str) -> pd.DataFrame:
+    scope.check(school_id)
     return _progress_units(str(data_dir()), snapshot.snapshot_id, school_id, period,
                            _schedule_key(snapshot.school_year))
 
@@ -329,6 +380,7 @@ def _progress_history(data_path: str, snapshot_id: str, school_id: str, period: 
 
 
 def progress_history(snapshot: snapshots.SnapshotInfo, school_id: str, period: str) -> pd.DataFrame:
+    scope.check(school_id)
     return _progress_history(str(data_dir()), snapshot.snapshot_id, school_id, period)
 
 
@@ -457,6 +509,7 @@ def changes_after_lock(snapshot: snapshots.SnapshotInfo, school_id: str) -> pd.D
     they stand now (not cached: a decision shows at once)."""
     from . import changes
 
+    scope.check(school_id)
     changed = _changed_after_lock(str(data_dir()), snapshot.snapshot_id, school_id,
                                   _schedule_key(snapshot.school_year))
     return changes.annotate(changed, changes.requests(data_dir(), snapshot.school_year, school_id))

@@ -1,0 +1,86 @@
+"""The district office's comparison of its schools (one row per school): entry progress of a
+period, changes after lock, data-quality findings. Progress is one DuckDB question over the
+snapshot's progress summary; changes and findings reuse each school's own computation, so the
+district sees the same numbers as the school.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+
+from . import changes, progress, quality, queries, scope, snapshots, summaries
+
+COLUMNS = ["school_id", "name", "expected", "entered", "completion", "units", "overdue_units",
+           "changes", "changes_not_approved",
+           *(f"findings_{s}" for s in quality.SEVERITIES)]
+
+
+def _run(data_dir: Path | str, snapshot: snapshots.SnapshotInfo, name: str,
+         **params: object) -> pd.DataFrame:
+    summary = str(summaries.ensure_summary(data_dir, snapshot.snapshot_id))
+    con = queries.prepare(snapshots.connect(data_dir, snapshot.snapshot_id))
+    try:
+        return queries.run(con, name, summary=summary, **params)
+    finally:
+        con.close()
+
+
+def deadlines(data_dir: Path | str, school_year: str, period: str) -> tuple[list[int], list]:
+    """The schedule's entry deadlines of a period as (grades, days); grade 0 is the school's."""
+    from . import schedule
+
+    rows = schedule.windows(data_dir, school_year)
+    rows = rows[rows["period"] == period]
+    return ([0 if pd.isna(g) else int(g) for g in rows["grade"]], list(rows["deadline"]))
+
+
+def current_period(data_dir: Path | str, snapshot: snapshots.SnapshotInfo,
+                   school_ids: list[str]) -> str:
+    from . import rules
+
+    scope.check_all(school_ids)
+    with_entries = set(_run(data_dir, snapshot, "district_periods",
+                            school_ids=list(school_ids))["period"])
+    return progress.current_period(progress.school_windows(data_dir, snapshot.school_year),
+                                   snapshot.taken_at,
+                                   [p for p in rules.PERIODS if p in with_entries])
+
+
+def progress_by_school(data_dir: Path | str, snapshot: snapshots.SnapshotInfo,
+                       school_ids: list[str], period: str) -> pd.DataFrame:
+    """school_id, name, expected, entered, completion, units, overdue_units (incomplete units
+    whose grade's entry deadline, else the school's, passed before the snapshot's day)."""
+    scope.check_all(school_ids)
+    grades, days = deadlines(data_dir, snapshot.school_year, period)
+    out = _run(data_dir, snapshot, "district_progress", school_ids=list(school_ids),
+               period=period, as_of_day=snapshot.taken_at.date(),
+               deadline_grades=grades, deadline_days=days)
+    out.insert(4, "completion", [e / x if x else None
+                                 for e, x in zip(out["entered"], out["expected"])])
+    return out
+
+
+def compare(data_dir: Path | str, snapshot: snapshots.SnapshotInfo, school_ids: list[str],
+            period: str, lang: str = "vi",
+            changes_of: Callable[[str], pd.DataFrame] | None = None,
+            findings_of: Callable[[str], pd.DataFrame] | None = None) -> pd.DataFrame:
+    """One row per school (COLUMNS). `changes_of` and `findings_of` default to the library's
+    computations; the page passes its cached ones."""
+    scope.check_all(school_ids)
+    changes_of = changes_of or (lambda s: changes.after_lock(data_dir, snapshot, s))
+    findings_of = findings_of or (lambda s: quality.cached_findings(data_dir, snapshot, s, lang))
+    out = progress_by_school(data_dir, snapshot, school_ids, period)
+    counted = []
+    for school_id in out["school_id"]:
+        after = changes_of(school_id)
+        found = findings_of(school_id)
+        by_severity = found["severity"].value_counts()
+        counted.append({"school_id": school_id, "changes": len(after),
+                        "changes_not_approved": len(changes.not_approved(after)),
+                        **{f"findings_{s}": int(by_severity.get(s, 0))
+                           for s in quality.SEVERITIES}})
+    counts = pd.DataFrame(counted, columns=COLUMNS[:1] + COLUMNS[7:])
+    out = out.merge(counts, on="school_id", how="left")
+    return out[COLUMNS].astype({c: "int64" for c in COLUMNS[7:]})
