@@ -89,6 +89,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("archive", type=Path)
     _add_common(p)
 
+    p = sub.add_parser("export-parquet", help="write a snapshot as Parquet partitioned by school "
+                                              "and period (for engines beyond one machine)")
+    p.add_argument("--out", required=True, type=Path, help="folder to write (empty or new)")
+    p.add_argument("--snapshot", help="snapshot id (default: the latest)")
+    p.add_argument("--overwrite", action="store_true", help="replace a folder that is not empty")
+    _add_common(p)
+
     users = sub.add_parser("users", help="manage the app's accounts")
     users_sub = users.add_subparsers(dest="users_command", required=True)
     p = users_sub.add_parser("add")
@@ -115,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     data_dir = config.data_dir(args.data)
     handler = {"import": cmd_import, "demo": cmd_demo, "snapshots": cmd_snapshots,
                "users": cmd_users, "check": cmd_check, "report": cmd_report,
-               "diff": cmd_diff, "deck": cmd_deck,
+               "diff": cmd_diff, "deck": cmd_deck, "export-parquet": cmd_export_parquet,
                "backup": cmd_backup, "restore": cmd_restore}[args.command]
     try:
         return handler(args, data_dir)
@@ -437,4 +444,26 @@ def cmd_deck(args: argparse.Namespace, data_dir: Path) -> int:
                   school_id=school_id, period=period, slides=slides, format=kind.lstrip("."),
                   path=str(args.out))
     print(t("cli.deck_written", lang, path=args.out, count=len(made.slides)))
+    return 0
+
+
+def cmd_export_parquet(args: argparse.Namespace, data_dir: Path) -> int:
+    """The snapshot contract as Parquet, Hive-partitioned by school (and period for results)."""
+    from . import failures, parquet_export, records
+
+    lang = args.lang
+    try:
+        result = parquet_export.export(data_dir, args.out, args.snapshot, overwrite=args.overwrite)
+    except parquet_export.ExportRefused as exc:
+        print(t(exc.key, lang, **exc.params), file=sys.stderr)
+        return 2
+    except failures.WRITE_ERRORS as exc:  # a full disk, a read-only folder: nothing is left half-written
+        print(t("parquet.failed", lang, path=args.out, reason=failures.write_failure(exc, lang)),
+              file=sys.stderr)
+        return 1
+    records.audit(data_dir, "cli", "parquet_export", snapshot_id=result.snapshot_id,
+                  path=str(result.path), files=result.files, rows=result.rows)
+    print(t("parquet.done", lang, snapshot_id=result.snapshot_id, path=result.path,
+            tables=fmt_number(result.tables, lang), files=fmt_number(result.files, lang),
+            rows=fmt_number(result.rows, lang)))
     return 0
