@@ -8,7 +8,8 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from . import auth, config, queries, records, rules, snapshots
+from . import auth, config, queries, records, rules, scope, snapshots
+from .diff import schools_of as diff_schools
 from .access import ROLES
 from .i18n import fmt_number, fmt_percent, t
 from .problems import ImportRefused
@@ -103,6 +104,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--role", required=True, choices=ROLES)
     p.add_argument("--name", required=True)
     p.add_argument("--password-env", help="read the password from this environment variable")
+    p.add_argument("--school", help="the school (school_id) a school role belongs to; "
+                                    "not for --role district")
+    _add_common(p)
+    p = users_sub.add_parser("set-school", help="bind an account to its school")
+    p.add_argument("username")
+    p.add_argument("school", help="school_id, or '-' to unbind")
     _add_common(p)
     p = users_sub.add_parser("list")
     _add_common(p)
@@ -244,12 +251,18 @@ def cmd_users(args: argparse.Namespace, data_dir: Path) -> int:
     lang, actor = args.lang, "cli"
     try:
         if args.users_command == "add":
-            auth.add_user(data_dir, args.username, args.role, args.name, _read_password(args), actor)
+            auth.add_user(data_dir, args.username, args.role, args.name, _read_password(args),
+                          actor, school_id=args.school)
             print(t("cli.user_added", lang, username=args.username.strip().lower()))
+        elif args.users_command == "set-school":
+            school = None if args.school == "-" else args.school
+            auth.set_school(data_dir, args.username, school, actor)
+            print(t("cli.user_school_set", lang, username=args.username, school=school or "–"))
         elif args.users_command == "list":
-            print("username,name,role,disabled,demo")
+            print("username,name,role,school_id,disabled,demo")
             for u in auth.list_users(data_dir):
-                print(f"{u.username},{u.name},{'+'.join(u.roles)},{int(u.disabled)},{int(u.demo)}")
+                print(f"{u.username},{u.name},{'+'.join(u.roles)},{u.school_id or ''},"
+                      f"{int(u.disabled)},{int(u.demo)}")
         elif args.users_command == "disable":
             auth.disable_user(data_dir, args.username, actor)
             print(t("cli.user_disabled", lang, username=args.username))
@@ -332,7 +345,7 @@ def _report_context(args: argparse.Namespace, data_dir: Path):
         raise snapshots.SnapshotError(t("cli.no_snapshot", args.lang, folder=data_dir))
     con = queries.prepare(snapshots.connect(data_dir, snapshot.snapshot_id))
     try:
-        schools = list(queries.run(con, "schools")["school_id"])
+        schools = list(queries.run(con, "school_ids")["school_id"])
         school_id = args.school_id or (schools[0] if len(schools) == 1 else None)
         if school_id not in schools:
             raise ValueError(t("cli.school_choice", args.lang, schools=", ".join(schools)))
@@ -345,8 +358,6 @@ def _report_context(args: argparse.Namespace, data_dir: Path):
 
 
 def cmd_report(args: argparse.Namespace, data_dir: Path) -> int:
-    from . import progress
-
     if args.list or not args.name:
         for name, key in REPORTS.items():
             print(f"{name}\t{t(key, args.lang)}")
@@ -354,6 +365,11 @@ def cmd_report(args: argparse.Namespace, data_dir: Path) -> int:
     if args.name == "spot-checks":  # records in app.db, not one snapshot's data: no --period
         from . import spotcheck
 
+        latest = snapshots.latest_snapshot(data_dir)
+        several = latest is not None and len(diff_schools(data_dir, latest.snapshot_id)) > 1
+        if several and not args.school_id:
+            print(t("cli.report_school_required", args.lang), file=sys.stderr)
+            return 2
         table = spotcheck.checks(data_dir, args.school_id).rename(columns={"id": "check_id"})
         table[SPOT_CSV_COLUMNS].to_csv(sys.stdout, index=False, float_format="%.4f",
                                        lineterminator="\n")
@@ -363,6 +379,14 @@ def cmd_report(args: argparse.Namespace, data_dir: Path) -> int:
     except ValueError as exc:
         print(str(exc), file=sys.stderr)
         return 2
+    with scope.restricted([school_id]):  # a report reads one school only
+        return _report(args, data_dir, snapshot, school_id, period)
+
+
+def _report(args: argparse.Namespace, data_dir: Path, snapshot, school_id: str,
+            period: str) -> int:
+    from . import progress
+
     if args.name == "quality":  # every rule over every period of the snapshot: no --period
         from . import quality, settings
 

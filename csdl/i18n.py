@@ -280,6 +280,8 @@ The app recognises each file from its contents; no renaming needed. You may impo
     "auth.other_school": ("Chỉ được quản lý tài khoản của trường mình.",
                           "You may manage only your own school's accounts."),
     "users.school": ("Trường", "School"),
+    "data.backup_several_schools": ("Dữ liệu có nhiều trường: bản sao lưu (chứa dữ liệu mọi trường) được tạo và khôi phục trên máy chủ bằng lệnh `backup` / `restore`.",
+                                    "The data holds several schools: backups (holding every school's data) are made and restored on the server with `backup` / `restore`."),
     "users.no_school": ("(chưa gắn trường)", "(no school)"),
     "users.all_schools": ("mọi trường", "every school"),
     "users.school_fixed": ("Tài khoản mới thuộc trường {school}.", "New accounts belong to school {school}."),

@@ -104,6 +104,28 @@ def apply_scope() -> None:
         scope.set_allowed(() if user.school_id is None else (user.school_id,))
 
 
+def several_schools() -> bool:
+    """Whether the latest snapshot holds more than one school."""
+    latest = snapshots.latest_snapshot(data_dir())
+    return latest is not None and len(query(latest, "school_ids")) > 1
+
+
+def own_school() -> tuple[str | None, bool]:
+    """(the school whose accounts this school account manages, whether it can manage any):
+    its bound school; unbound, the only school of the latest snapshot (None before any
+    import); no school and no right when the data holds several schools."""
+    user = account()
+    if user is None:
+        return None, False
+    if user.school_id is not None:
+        return user.school_id, True
+    latest = snapshots.latest_snapshot(data_dir())
+    if latest is None:
+        return None, True
+    ids = list(query(latest, "school_ids")["school_id"])
+    return (ids[0], True) if len(ids) == 1 else (None, False)
+
+
 def school_scope(snapshot: snapshots.SnapshotInfo) -> list[str]:
     """The snapshot's schools this account may see; narrows this run's scope to them."""
     from . import auth
@@ -294,14 +316,15 @@ def table(df: pd.DataFrame, columns: dict[str, str], title: str | None = None,
     from . import exports
     from .i18n import fmt_number, fmt_percent
 
+    lg = lang()  # once: each st.session_state read costs ~15 µs, per row it adds up
     raw = df[list(columns)].copy()
-    raw.columns = [tr(k) for k in columns.values()]
+    raw.columns = [t(k, lg) for k in columns.values()]
     shown = df[list(columns)].copy()
     for col in shown.columns:
         if col in ("completion", "ratio", "share"):
-            shown[col] = [fmt_percent(v, lang()) if pd.notna(v) else "–" for v in shown[col]]
+            shown[col] = [fmt_percent(v, lg) if pd.notna(v) else "–" for v in shown[col]]
         elif pd.api.types.is_integer_dtype(shown[col]) and col not in ("grade",):
-            shown[col] = [fmt_number(v, lang()) for v in shown[col]]
+            shown[col] = [fmt_number(v, lg) for v in shown[col]]
     shown.columns = raw.columns
     picked = None
     if select_key:
@@ -428,22 +451,45 @@ def _set_param(name: str, value: str | None) -> None:
         st.query_params[name] = value
 
 
-def item_name(code: str) -> str:
-    from . import rules
-
+def item_name(code: str, lang_code: str | None = None) -> str:
+    lg = lang_code or lang()
     if code in rules.SUBJECT_BY_CODE:
         s = rules.SUBJECT_BY_CODE[code]
-        return s.name_en if lang() == "en" else s.name_vi
+        return s.name_en if lg == "en" else s.name_vi
     if code in rules.TRAIT_BY_CODE:
         t_ = rules.TRAIT_BY_CODE[code]
-        return t_.name_en if lang() == "en" else t_.name_vi
-    return tr("progress.pcnl") if code == rules.TRAITS_UNIT else code
+        return t_.name_en if lg == "en" else t_.name_vi
+    return t("progress.pcnl", lg) if code == rules.TRAITS_UNIT else code
+
+
+def item_names(codes) -> list[str]:
+    """`item_name` of each code, reading the language once (for whole columns)."""
+    lg = lang()
+    names: dict = {}
+    return [names[c] if c in names else names.setdefault(c, item_name(c, lg)) for c in codes]
+
+
+def tr_each(prefix: str, values) -> list[str]:
+    """`tr(prefix + value)` of each value, reading the language once (for whole columns)."""
+    lg = lang()
+    texts: dict = {}
+    return [texts[v] if v in texts else texts.setdefault(v, t(prefix + str(v), lg))
+            for v in values]
 
 
 def reminder_sheets(units: pd.DataFrame, missing: pd.DataFrame,
-                    snapshot: snapshots.SnapshotInfo, period: str) -> list:
+                    snapshot: snapshots.SnapshotInfo, period: str,
+                    lang_code: str | None = None) -> list:
     """One summary sheet, then one sheet per teacher listing the students still missing."""
     from . import exports
+
+    lg = lang_code or lang()  # given: built on the download click, outside the script run
+
+    def tr(key: str, **params: object) -> str:  # noqa: F811 - the language read once
+        return t(key, lg, **params)
+
+    def item_names(codes) -> list[str]:  # noqa: F811
+        return [item_name(c, lg) for c in codes]
 
     behind = units[units["entered"] < units["expected"]].copy()
     behind["teacher"] = behind["staff_name"].fillna(tr("progress.no_teacher"))
@@ -451,7 +497,7 @@ def reminder_sheets(units: pd.DataFrame, missing: pd.DataFrame,
                   when=fmt_datetime(snapshot.taken_at))
     summary = pd.DataFrame({
         tr("col.teacher"): behind["teacher"], tr("col.class"): behind["class_name"],
-        tr("col.subject"): [item_name(c) for c in behind["item_code"]],
+        tr("col.subject"): item_names(behind["item_code"]),
         tr("col.entered"): behind["entered"], tr("col.expected"): behind["expected"],
         tr("col.missing_count"): behind["expected"] - behind["entered"],
         tr("col.deadline"): behind["deadline"],
@@ -467,7 +513,7 @@ def reminder_sheets(units: pd.DataFrame, missing: pd.DataFrame,
         table = pd.DataFrame({
             tr("col.class"): rows["class_name"], tr("col.student_id"): rows["student_id"],
             tr("col.student"): rows["full_name"],
-            tr("col.item"): [item_name(c) for c in rows["item_code"]],
+            tr("col.item"): item_names(rows["item_code"]),
             tr("col.missing"): [tr("missing." + m) for m in rows["missing"]],
         })
         deadline = rows["deadline"].dropna()

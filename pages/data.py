@@ -17,6 +17,10 @@ ui.guard("data")
 st.title(ui.tr("page.data"))
 data_dir = ui.data_dir()
 lang = ui.lang()
+# With several schools in the data, a school account imports into its own school only, sees
+# no other school's file names, and backups (every school's data) are made with the CLI.
+own_school, _ = ui.own_school()
+several = ui.several_schools()
 # ui.problem_table's headers, in its order: to offer it as Excel through ui.table.
 PROBLEM_COLUMNS = ("problem.col_file", "problem.col_sheet", "problem.col_row",
                    "problem.col_column", "problem.col_message")
@@ -41,7 +45,8 @@ with tab_import:
                                  format_func=lambda p: p or ui.tr("data.period_from_file"))
     taken_day = c2.date_input(ui.tr("data.taken_day"), value=now_local().date(), format="DD/MM/YYYY")
     taken_time = c3.time_input(ui.tr("data.taken_time"), value=now_local().time().replace(second=0))
-    school_id = school_name = None
+    school_id = own_school if several else None
+    school_name = None
     if latest is None:
         c1, c2 = st.columns(2)
         school_id = c1.text_input(ui.tr("data.school_id")) or None
@@ -115,7 +120,7 @@ with tab_snapshots:
         ui.table(pd.DataFrame([{
             "snapshot_id": s.snapshot_id, "school_year": s.school_year,
             "taken_at": fmt_datetime(s.taken_at), "source": ui.tr(f"source.{s.source}"),
-            "note": s.note or "",
+            "note": "" if several else s.note or "",
         } for s in reversed(good)]),
             {"snapshot_id": "data.col_snapshot", "school_year": "data.col_year",
              "taken_at": "data.col_taken_at", "source": "data.col_source",
@@ -133,86 +138,89 @@ with tab_guide:
                            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 with tab_backup:
-    st.markdown(ui.tr("data.backup_intro"))
-    if st.button(ui.tr("data.backup_make"), key="backup_make"):
-        try:
-            with st.spinner(ui.tr("data.backup_making")):
-                made = backup.create_backup(data_dir, actor=ui.user_name())
-        except failures.WRITE_ERRORS as exc:
-            st.error(ui.tr("backup.failed", reason=failures.write_failure(exc, lang)))
-        except records.RecordsBusy as exc:
-            st.error(ui.tr(exc.key, seconds=fmt_number(exc.seconds, lang)))
-        else:
-            st.session_state["backup_made"] = (str(made.path), len(made.snapshot_ids))
-            for name, reason in made.skipped:
-                st.warning(ui.tr("data.bad_snapshot", name=name, reason=reason))
-    made_path, made_count = st.session_state.get("backup_made", (None, 0))
-    if made_path and Path(made_path).is_file():
-        archive = Path(made_path)
-        st.success(ui.tr("data.backup_made", name=archive.name,
-                         size=fmt_number(archive.stat().st_size / 1e6, lang, 1),
-                         snapshots=fmt_number(made_count, lang)))
-        st.download_button(ui.tr("data.backup_download"), archive.read_bytes,
-                           file_name=archive.name, mime="application/zip",
-                           key="backup_download")
+    if several:
+        st.info(ui.tr("data.backup_several_schools"))
+    else:
+        st.markdown(ui.tr("data.backup_intro"))
+        if st.button(ui.tr("data.backup_make"), key="backup_make"):
+            try:
+                with st.spinner(ui.tr("data.backup_making")):
+                    made = backup.create_backup(data_dir, actor=ui.user_name())
+            except failures.WRITE_ERRORS as exc:
+                st.error(ui.tr("backup.failed", reason=failures.write_failure(exc, lang)))
+            except records.RecordsBusy as exc:
+                st.error(ui.tr(exc.key, seconds=fmt_number(exc.seconds, lang)))
+            else:
+                st.session_state["backup_made"] = (str(made.path), len(made.snapshot_ids))
+                for name, reason in made.skipped:
+                    st.warning(ui.tr("data.bad_snapshot", name=name, reason=reason))
+        made_path, made_count = st.session_state.get("backup_made", (None, 0))
+        if made_path and Path(made_path).is_file():
+            archive = Path(made_path)
+            st.success(ui.tr("data.backup_made", name=archive.name,
+                             size=fmt_number(archive.stat().st_size / 1e6, lang, 1),
+                             snapshots=fmt_number(made_count, lang)))
+            st.download_button(ui.tr("data.backup_download"), archive.read_bytes,
+                               file_name=archive.name, mime="application/zip",
+                               key="backup_download")
 
-    st.markdown("#### " + ui.tr("data.restore_title"))
-    upload = st.file_uploader(ui.tr("data.restore_upload"), type=["zip"], key="restore_upload")
-    if upload is not None:
-        archive_name = Path(upload.name).name or "backup.zip"
-        upload_key = hashlib.sha256(upload.getvalue()).hexdigest()
-        if st.session_state.get("restore_key") != upload_key:  # check each upload once
-            with st.spinner(ui.tr("data.restore_checking")), \
-                    tempfile.TemporaryDirectory() as tmp:
-                path = Path(tmp) / archive_name
-                path.write_bytes(upload.getvalue())
-                try:
-                    verdict: dict | list = backup.verify(path)
-                except backup.BackupRefused as refused:
-                    verdict = refused.problems
-                    records.audit(data_dir, ui.user_name(), "restore_refused",
-                                  archive=archive_name, problems=[k for k, _ in verdict])
-            st.session_state.update(restore_key=upload_key, restore_verdict=verdict)
-        verdict = st.session_state["restore_verdict"]
-        if isinstance(verdict, list):
-            st.error(ui.tr("backup.refused", archive=literal(archive_name)))
-            st.dataframe(pd.DataFrame({ui.tr("problem.col_message"):
-                                       [ui.tr(key, **params) for key, params in verdict]}),
-                         hide_index=True, width="stretch")
-        else:
-            made_at = verdict.get("created_at")
-            st.info(ui.tr("data.restore_valid",
-                          created_at=fmt_datetime(datetime.fromisoformat(made_at)) if made_at
-                          else "–", by=literal(verdict.get("created_by") or "–"),
-                          snapshots=fmt_number(len(verdict.get("snapshots") or []), lang),
-                          files=fmt_number(len(verdict["files"]), lang)))
-            confirmed = st.checkbox(ui.tr("data.restore_confirm"), key="restore_confirm")
-            if st.button(ui.tr("data.restore_button"), type="primary", disabled=not confirmed,
-                         key="restore_button"):
+        st.markdown("#### " + ui.tr("data.restore_title"))
+        upload = st.file_uploader(ui.tr("data.restore_upload"), type=["zip"], key="restore_upload")
+        if upload is not None:
+            archive_name = Path(upload.name).name or "backup.zip"
+            upload_key = hashlib.sha256(upload.getvalue()).hexdigest()
+            if st.session_state.get("restore_key") != upload_key:  # check each upload once
                 with st.spinner(ui.tr("data.restore_checking")), \
                         tempfile.TemporaryDirectory() as tmp:
                     path = Path(tmp) / archive_name
                     path.write_bytes(upload.getvalue())
-                    try:  # checked again: restore never trusts an earlier check
-                        restored = backup.restore(data_dir, path, actor=ui.user_name())
-                    except backup.BackupRefused:
-                        restored = None
-                        st.error(ui.tr("backup.refused", archive=literal(archive_name)))
-                    except records.RecordsBusy as exc:
-                        restored = None
-                        st.error(ui.tr(exc.key, seconds=fmt_number(exc.seconds, lang)))
-                    except failures.WRITE_ERRORS as exc:
-                        restored = None
-                        st.error(ui.tr("backup.restore_failed",
-                                       reason=failures.write_failure(exc, lang)))
-                if restored is not None:
-                    st.cache_data.clear()  # cached figures may come from the replaced data
-                    for key in ("restore_key", "restore_verdict", "backup_made"):
-                        st.session_state.pop(key, None)
-                    st.success(ui.tr("backup.restored", archive=literal(archive_name),
-                                     snapshots=fmt_number(len(restored.snapshot_ids), lang)))
-                    if restored.aside is not None:
-                        st.info(ui.tr("backup.kept_aside", folder=literal(restored.aside)))
-    kept = backup.asides(data_dir)
-    if kept:
-        st.caption(ui.tr("data.restore_asides", names=literal(", ".join(p.name for p in kept))))
+                    try:
+                        verdict: dict | list = backup.verify(path)
+                    except backup.BackupRefused as refused:
+                        verdict = refused.problems
+                        records.audit(data_dir, ui.user_name(), "restore_refused",
+                                      archive=archive_name, problems=[k for k, _ in verdict])
+                st.session_state.update(restore_key=upload_key, restore_verdict=verdict)
+            verdict = st.session_state["restore_verdict"]
+            if isinstance(verdict, list):
+                st.error(ui.tr("backup.refused", archive=literal(archive_name)))
+                st.dataframe(pd.DataFrame({ui.tr("problem.col_message"):
+                                           [ui.tr(key, **params) for key, params in verdict]}),
+                             hide_index=True, width="stretch")
+            else:
+                made_at = verdict.get("created_at")
+                st.info(ui.tr("data.restore_valid",
+                              created_at=fmt_datetime(datetime.fromisoformat(made_at)) if made_at
+                              else "–", by=literal(verdict.get("created_by") or "–"),
+                              snapshots=fmt_number(len(verdict.get("snapshots") or []), lang),
+                              files=fmt_number(len(verdict["files"]), lang)))
+                confirmed = st.checkbox(ui.tr("data.restore_confirm"), key="restore_confirm")
+                if st.button(ui.tr("data.restore_button"), type="primary", disabled=not confirmed,
+                             key="restore_button"):
+                    with st.spinner(ui.tr("data.restore_checking")), \
+                            tempfile.TemporaryDirectory() as tmp:
+                        path = Path(tmp) / archive_name
+                        path.write_bytes(upload.getvalue())
+                        try:  # checked again: restore never trusts an earlier check
+                            restored = backup.restore(data_dir, path, actor=ui.user_name())
+                        except backup.BackupRefused:
+                            restored = None
+                            st.error(ui.tr("backup.refused", archive=literal(archive_name)))
+                        except records.RecordsBusy as exc:
+                            restored = None
+                            st.error(ui.tr(exc.key, seconds=fmt_number(exc.seconds, lang)))
+                        except failures.WRITE_ERRORS as exc:
+                            restored = None
+                            st.error(ui.tr("backup.restore_failed",
+                                           reason=failures.write_failure(exc, lang)))
+                    if restored is not None:
+                        st.cache_data.clear()  # cached figures may come from the replaced data
+                        for key in ("restore_key", "restore_verdict", "backup_made"):
+                            st.session_state.pop(key, None)
+                        st.success(ui.tr("backup.restored", archive=literal(archive_name),
+                                         snapshots=fmt_number(len(restored.snapshot_ids), lang)))
+                        if restored.aside is not None:
+                            st.info(ui.tr("backup.kept_aside", folder=literal(restored.aside)))
+        kept = backup.asides(data_dir)
+        if kept:
+            st.caption(ui.tr("data.restore_asides", names=literal(", ".join(p.name for p in kept))))

@@ -17,11 +17,29 @@ def data_env(small_snapshot, monkeypatch):
     return data_dir
 
 
-def signed_in(script: str, role: str | None) -> AppTest:
+def add_account(data_dir, username: str, role: str, school_id: str | None) -> None:
+    """An account in users.yaml without bcrypt's cost (the tests sign in through session state)."""
+    from csdl import auth
+
+    config = auth.load_config(data_dir)
+    config["credentials"]["usernames"][username] = {
+        "name": "Người thử", "password": "not-a-hash", "roles": [role], "disabled": False,
+        "demo": False, **({"school_id": school_id} if school_id else {})}
+    auth._write_config(data_dir, config)
+
+
+def signed_in(script: str, role: str | None, school: str | None = "S1",
+              username: str | None = None) -> AppTest:
+    """A session signed in as an account of `role`; school roles belong to `school` (S1)."""
+    from csdl import config
+
     at = AppTest.from_file(str(ROOT / script), default_timeout=30)
     if role:
+        username = username or f"test_{role}"
+        add_account(config.data_dir(), username, role,
+                    None if role == access.DISTRICT else school)
         at.session_state["authentication_status"] = True
-        at.session_state["username"] = f"test_{role}"
+        at.session_state["username"] = username
         at.session_state["name"] = "Người thử"
         at.session_state["roles"] = [role]
     return at
@@ -87,17 +105,20 @@ def test_users_page_adds_disables_and_audits(data_env):
     submit = [b for b in at.button if b.label == "Thêm tài khoản"][0]
     submit.click().run()
     assert any("ít nhất 10 ký tự" in e.value for e in at.error)
-    assert auth.list_users(data_env) == []
+    assert [u.username for u in auth.list_users(data_env)] == ["test_admin"]
     form_inputs = {ti.label: ti for ti in at.text_input}
     form_inputs["Tên đăng nhập"].input("pho.hieutruong")
     form_inputs["Họ tên"].input("Lê Thị Mai")
     form_inputs["Mật khẩu"].input("mat-khau-du-dai")
     [b for b in at.button if b.label == "Thêm tài khoản"][0].click().run()
     assert not at.exception
-    users = auth.list_users(data_env)
-    assert [(u.username, u.name, u.roles) for u in users] == [("pho.hieutruong", "Lê Thị Mai", ("principal",))]
+    users = [u for u in auth.list_users(data_env) if u.username != "test_admin"]
+    # A new account belongs to the administrator's own school.
+    assert [(u.username, u.name, u.roles, u.school_id) for u in users] == [
+        ("pho.hieutruong", "Lê Thị Mai", ("principal",), "S1")]
+    at.selectbox(key="change_user").select("pho.hieutruong").run()
     [b for b in at.button if b.label == "Khóa tài khoản"][0].click().run()
-    assert auth.list_users(data_env)[0].disabled
+    assert auth.get_user(data_env, "pho.hieutruong").disabled
     actions = [r["action"] for r in records.audit_entries(data_env)]
     assert actions[:2] == ["user_disable", "user_add"]
     assert records.audit_entries(data_env)[0]["actor"] == "test_admin"

@@ -40,7 +40,7 @@ def test_password_rules_and_duplicates(data):
     with pytest.raises(auth.AuthError):
         auth.add_user(data, "a b", "admin", "X", "mat-khau-dai-2", "test")
     with pytest.raises(auth.AuthError):
-        auth.add_user(data, "ngan", "district", "X", "mat-khau-dai-2", "test")
+        auth.add_user(data, "ngan", "teacher", "X", "mat-khau-dai-2", "test")
 
 
 def test_sign_in_ok_and_wrong(data):
@@ -101,10 +101,67 @@ def test_disable_and_reset(data):
 
 def test_demo_accounts_only_with_demo_data(tmp_path):
     auth.ensure_demo_users(tmp_path)
-    roles = {u.roles[0] for u in auth.list_users(tmp_path)}
-    assert roles == {"principal", "vice_principal", "admin", "viewer"}
+    users = auth.list_users(tmp_path)
+    assert {u.roles[0] for u in users} == {"principal", "vice_principal", "admin", "viewer",
+                                           "district"}
+    # The school accounts belong to DEMO01; the district account (phonggd) to no school.
+    assert {u.username: u.school_id for u in users} == {
+        "hieutruong": "DEMO01", "phohieutruong": "DEMO01", "quantri": "DEMO01",
+        "trinhchieu": "DEMO01", "phonggd": None}
     username, _, _, password = auth.DEMO_ACCOUNTS[0]
     assert auth.sign_in(tmp_path, username, password, demo_allowed=True, now=T0)
     with pytest.raises(auth.AuthError):
         auth.sign_in(tmp_path, username, password, demo_allowed=False, now=T0)
     assert auth.authenticator_credentials(tmp_path, demo_allowed=False)["usernames"] == {}
+
+
+def test_school_binding_rule():
+    rule = auth.allowed_schools
+    assert rule(("district",), None, ["S1", "S2"]) == ["S1", "S2"]
+    assert rule(("principal",), "S1", ["S1", "S2"]) == ["S1"]
+    assert rule(("viewer",), "S3", ["S1", "S2"]) == []  # its school is not in this snapshot
+    # An account made before schools were bound: the only school, else none.
+    assert rule(("admin",), None, ["S1"]) == ["S1"]
+    assert rule(("admin",), None, ["S1", "S2"]) == []
+    assert rule((), None, ["S1"]) == []
+
+
+def test_accounts_bound_to_a_school(data):
+    auth.add_user(data, "ht.s1", "principal", "Hiệu trưởng S1", "mat-khau-dai-1", "test",
+                  school_id="S1")
+    auth.add_user(data, "phong", "district", "Cán bộ phòng", "mat-khau-dai-1", "test")
+    assert auth.get_user(data, "ht.s1").school_id == "S1"
+    assert auth.get_user(data, "phong").school_id is None
+    assert auth.sign_in(data, "ht.s1", "mat-khau-dai-1", demo_allowed=False, now=T0).school_id == "S1"
+    with pytest.raises(auth.AuthError) as exc:
+        auth.add_user(data, "phong2", "district", "X", "mat-khau-dai-1", "test", school_id="S1")
+    assert exc.value.key == "auth.district_no_school"
+    with pytest.raises(auth.AuthError):
+        auth.add_user(data, "ht.s2", "principal", "X", "mat-khau-dai-1", "test", school_id="S 2;")
+    auth.set_school(data, "ht.s1", "S2", "test")
+    assert auth.get_user(data, "ht.s1").school_id == "S2"
+    auth.set_school(data, "ht.s1", None, "test")
+    assert auth.get_user(data, "ht.s1").school_id is None
+    with pytest.raises(auth.AuthError):
+        auth.set_school(data, "phong", "S1", "test")
+    actions = [r["action"] for r in records.audit_entries(data)]
+    assert actions.count("user_set_school") == 2
+
+
+def test_cli_users_add_with_school_and_set_school(data, monkeypatch, capsys):
+    from csdl import cli
+
+    monkeypatch.setenv("PW", "mat-khau-dai-1")
+    assert cli.main(["users", "add", "pho.s2", "--role", "vice_principal", "--name", "Phó S2",
+                     "--school", "S2", "--password-env", "PW", "--data", str(data)]) == 0
+    assert cli.main(["users", "add", "phong", "--role", "district", "--name", "Phòng",
+                     "--password-env", "PW", "--data", str(data)]) == 0
+    assert cli.main(["users", "add", "phong2", "--role", "district", "--name", "Phòng",
+                     "--school", "S1", "--password-env", "PW", "--data", str(data)]) == 2
+    assert cli.main(["users", "set-school", "pho.s2", "S1", "--data", str(data)]) == 0
+    capsys.readouterr()
+    assert cli.main(["users", "list", "--data", str(data)]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert listed[0] == "username,name,role,school_id,disabled,demo"
+    assert "pho.s2,Phó S2,vice_principal,S1,0,0" in listed
+    assert "phong,Phòng,district,,0,0" in listed
