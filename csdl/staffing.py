@@ -245,15 +245,25 @@ def assignment_cells(owed: pd.DataFrame, classes: pd.DataFrame,
     """One row per class × owed subject (`staff_assignment_grid`) plus one per class for the
     homeroom teacher (item_code PCNL): class_id, class_name, grade, item_code, teachers (names
     joined by '; '), staff_ids, gap (nobody assigned)."""
-    rows = []
-    for (class_id, code), part in owed.groupby(["class_id", "subject_code"], sort=False):
-        assigned = part[part["staff_id"].notna()]
-        first = part.iloc[0]
-        rows.append({"class_id": class_id, "class_name": first["class_name"],
-                     "grade": first["grade"], "item_code": code,
-                     "teachers": "; ".join(_teacher_label(s, n) for s, n in
-                                           zip(assigned["staff_id"], assigned["full_name"])),
-                     "staff_ids": tuple(assigned["staff_id"]), "gap": assigned.empty})
+    # One pass over the rows (the cells keep the order in which they first appear, names in
+    # row order): a pandas group per cell cost ~1 ms each, a school has hundreds of cells.
+    cells: dict[tuple, dict] = {}
+    for class_id, code, class_name, grade, staff_id, full_name in zip(
+            owed["class_id"], owed["subject_code"], owed["class_name"], owed["grade"],
+            owed["staff_id"], owed["full_name"]):
+        if pd.isna(class_id) or pd.isna(code):  # as groupby drops a missing key
+            continue
+        cell = cells.get((class_id, code))
+        if cell is None:
+            cell = cells[(class_id, code)] = {
+                "class_id": class_id, "class_name": class_name, "grade": grade,
+                "item_code": code, "labels": [], "ids": []}
+        if pd.notna(staff_id):
+            cell["labels"].append(_teacher_label(staff_id, full_name))
+            cell["ids"].append(staff_id)
+    rows = [{"class_id": c["class_id"], "class_name": c["class_name"], "grade": c["grade"],
+             "item_code": c["item_code"], "teachers": "; ".join(c["labels"]),
+             "staff_ids": tuple(c["ids"]), "gap": not c["ids"]} for c in cells.values()]
     names = {}
     if staff is not None and len(staff):
         names = dict(zip(staff["staff_id"], staff["full_name"]))
@@ -300,6 +310,11 @@ def assignment_grid(cells: pd.DataFrame, gap_text: str) -> pd.DataFrame:
     return grid.reset_index(drop=True)
 
 
+def _missing_key(value: object) -> object:
+    """Missing values as one key (NaN is not equal to itself), as drop_duplicates reads them."""
+    return None if pd.isna(value) else value
+
+
 def workload(assignments: pd.DataFrame, annotated: pd.DataFrame,
              classes: pd.DataFrame) -> pd.DataFrame:
     """Per teacher: classes (distinct), subjects (distinct), assignments (class × subject),
@@ -307,7 +322,11 @@ def workload(assignments: pd.DataFrame, annotated: pd.DataFrame,
     students once per subject taught there), the classes they are homeroom of, and status.
     Every working teacher is listed, with zeros when nothing is assigned; anyone assigned who
     is not in the staff list is listed with in_staff_list False."""
-    names = annotated.set_index("staff_id") if len(annotated) else None
+    people: dict = {}  # staff id → its first row, as .loc on a duplicated id reads it
+    for staff_id, full_name, job, status, working_ in zip(
+            annotated["staff_id"], annotated["full_name"], annotated["job_position"],
+            annotated["status"], annotated["working"]):
+        people.setdefault(staff_id, (full_name, job, status, working_))
     homerooms: dict[str, list[str]] = {}
     for c in classes.itertuples():
         if isinstance(c.homeroom_staff_id, str) and c.homeroom_staff_id.strip():
@@ -315,28 +334,34 @@ def workload(assignments: pd.DataFrame, annotated: pd.DataFrame,
     ids = list(dict.fromkeys(
         [s for s in annotated.loc[annotated["working"] & annotated["teacher"], "staff_id"]]
         + list(assignments["staff_id"])))
+    # One pass over the assignments instead of a filter of the whole table per teacher.
+    own: dict = {}
+    for staff_id, class_id, code, students in zip(
+            assignments["staff_id"], assignments["class_id"], assignments["subject_code"],
+            assignments["students"]):
+        own.setdefault(staff_id, []).append((class_id, code, students))
     rows = []
     for staff_id in ids:
-        own = assignments[assignments["staff_id"] == staff_id]
-        per_class = own.drop_duplicates("class_id")
-        known = names is not None and staff_id in names.index
-        person = names.loc[staff_id] if known else None
-        if isinstance(person, pd.DataFrame):  # a duplicated staff id: the first row
-            person = person.iloc[0]
+        mine = own.get(staff_id, [])
+        per_class: dict = {}  # first row per class (a missing class id counts once)
+        for class_id, _, students in mine:
+            per_class.setdefault(_missing_key(class_id), students)
+        known = staff_id in people
+        full_name, job, status, working_ = people[staff_id] if known else (None,) * 4
         rows.append({
             "staff_id": staff_id,
-            "full_name": person["full_name"] if known else None,
-            "job_position": person["job_position"] if known else None,
-            "status": person["status"] if known else None,
-            "working": bool(person["working"]) if known else False,
+            "full_name": full_name if known else None,
+            "job_position": job if known else None,
+            "status": status if known else None,
+            "working": bool(working_) if known else False,
             "in_staff_list": known,
-            "classes": int(per_class["class_id"].nunique()),
-            "subjects": int(own["subject_code"].nunique()),
-            "assignments": int(len(own)),
-            "students": int(per_class["students"].sum()),
-            "students_taught": int(own["students"].sum()),
+            "classes": len({c for c, _, _ in mine if pd.notna(c)}),
+            "subjects": len({s for _, s, _ in mine if pd.notna(s)}),
+            "assignments": len(mine),
+            "students": int(sum(v for v in per_class.values() if pd.notna(v))),
+            "students_taught": int(sum(v for _, _, v in mine if pd.notna(v))),
             "homeroom_of": ", ".join(homerooms.get(staff_id, [])),
-            "subject_codes": tuple(dict.fromkeys(own["subject_code"])),
+            "subject_codes": tuple(dict.fromkeys(s for _, s, _ in mine)),
         })
     columns = ["staff_id", "full_name", "job_position", "status", "working", "in_staff_list",
                "classes", "subjects", "assignments", "students", "students_taught",

@@ -30,11 +30,12 @@ if message := st.session_state.pop("changes_done", None):
 
 def readable(df: pd.DataFrame) -> pd.DataFrame:
     """Names for codes, so the table reads as the printed sheet does."""
+    student_row = ui.tr("changes.student_row")
     return df.assign(
-        item=[ui.item_name(c) if t != "student" else ui.tr("changes.student_row")
-              for c, t in zip(df["item_code"], df["item_type"])],
-        field_text=[ui.tr(f"changes.field_{f}") for f in df["field"]],
-        change_text=[ui.tr(f"changes.change_{c}") for c in df["change"]],
+        item=[name if t != "student" else student_row
+              for name, t in zip(ui.item_names(df["item_code"]), df["item_type"])],
+        field_text=ui.tr_each("changes.field_", df["field"]),
+        change_text=ui.tr_each("changes.change_", df["change"]),
         before_text=df["before"].fillna("–"), after_text=df["after"].fillna("–"))
 
 
@@ -104,10 +105,10 @@ with tab_requests:
         st.info(ui.tr("changes.no_requests"))
     else:
         ui.table(reqs.assign(
-            item=[ui.item_name(c) for c in reqs["item_code"]],
-            field_text=[ui.tr(f"changes.field_{f}") for f in reqs["field"]],
+            item=ui.item_names(reqs["item_code"]),
+            field_text=ui.tr_each("changes.field_", reqs["field"]),
             old=reqs["old_value"].fillna("–"), new=reqs["new_value"].fillna("–"),
-            decision_text=[ui.tr(f"changes.decision_{d}") for d in reqs["decision"]],
+            decision_text=ui.tr_each("changes.decision_", reqs["decision"]),
             decided=[f"{d} · {fmt_datetime(pd.Timestamp(a))}" if pd.notna(d) else "–"
                      for d, a in zip(reqs["decided_by"], reqs["decided_at"])]),
             {"id": "changes.col_request", "student_id": "col.student_id", "period": "ui.period",

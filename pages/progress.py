@@ -38,8 +38,8 @@ def show_missing(unit_class: str, unit_code: str, label: str, where: str) -> Non
     missing = ui.query(snapshot, "missing_entries", school_id=school.school_id, period=period,
                        class_id=unit_class, unit_code=unit_code)
     ui.table(missing.assign(
-        what=[ui.tr("missing." + m) for m in missing["missing"]],
-        item=[ui.item_name(c) for c in missing["item_code"]]),
+        what=ui.tr_each("missing.", missing["missing"]),
+        item=ui.item_names(missing["item_code"])),
         {"student_id": "col.student_id", "full_name": "col.student", "item": "col.item",
          "what": "col.missing"},
         title=ui.tr("progress.missing_title", unit=label), snapshot=snapshot,
@@ -62,7 +62,7 @@ with tab_map:
         st.plotly_chart(charts.progress_heatmap(shown, lang), width="stretch")
         picked = ui.table(shown.assign(
             item=shown["item_name_en" if lang == "en" else "item_name_vi"],
-            status_text=[ui.tr("status." + s) for s in shown["status"]],
+            status_text=ui.tr_each("status.", shown["status"]),
             finish=[fmt_date(f) if f is not None and f.year < 9999 else
                     ("–" if f is None else ui.tr("progress.never")) for f in shown["projected_finish"]]),
             {"class_name": "col.class", "item": "col.subject", "staff_name": "col.teacher",
@@ -83,16 +83,16 @@ with tab_teachers:
     teachers = progress.by_teacher(shown)
     ui.table(teachers.assign(
         staff_name=teachers["full_name"].fillna(ui.tr("progress.no_teacher")),
-        status_text=[ui.tr("status." + s) for s in teachers["status"]]),
+        status_text=ui.tr_each("status.", teachers["status"])),
         {"staff_name": "col.teacher", "units": "col.units", "units_behind": "col.units_behind",
          "expected": "col.expected", "entered": "col.entered", "completion": "col.completion",
          "status_text": "col.status"},
         title=ui.tr("progress.teachers_title", period=period), snapshot=snapshot)
     missing_all = ui.query(snapshot, "missing_entries", school_id=school.school_id, period=period,
                            class_id=class_id, unit_code=None)
-    reminders = ui.reminder_sheets(shown, missing_all, snapshot, period)
-    st.download_button(
-        ui.tr("progress.reminders"), lambda: exports.workbook(reminders),
+    st.download_button(  # the workbook is put together only when the button is clicked
+        ui.tr("progress.reminders"),
+        lambda: exports.workbook(ui.reminder_sheets(shown, missing_all, snapshot, period, lang)),
         file_name=f"nhac_nho_{period}_{snapshot.snapshot_id}.xlsx", type="primary",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 

@@ -28,16 +28,16 @@ def pick(label: str, options: list, param: str, format_func=str, default=None):
 
 def with_labels(df: pd.DataFrame) -> pd.DataFrame:
     """Translated names beside the codes, for charts and tables."""
-    out = df.assign(label=[ui.item_name(c) for c in df["item_code"]]) if "item_code" in df else df
+    out = df.assign(label=ui.item_names(df["item_code"])) if "item_code" in df else df
     if "trait_group" in out:
-        out = out.assign(group_label=[ui.tr("trait_group." + g) for g in out["trait_group"]])
+        out = out.assign(group_label=ui.tr_each("trait_group.", out["trait_group"]))
     if "grade" in out:
         out = out.assign(grade_label=[ui.tr("chart.grade_label", grade=g) for g in out["grade"]])
     return out
 
 
 def level_names(df: pd.DataFrame, kind: str, column: str = "level") -> list[str]:
-    return [ui.tr(f"level.{kind}.{v}") for v in df[column]]
+    return ui.tr_each(f"level.{kind}.", df[column])
 
 
 subject_levels = ui.query(snapshot, "results_subject_levels", school_id=school_id, period=period)
@@ -201,8 +201,8 @@ with tab_quality:
     if listed.empty:
         st.success(ui.tr("results.no_findings"))
     else:
-        ui.table(listed.assign(item=[ui.item_name(c) if isinstance(c, str) else ""
-                                     for c in listed["item_code"]]),
+        ui.table(listed.assign(item=[name if isinstance(c, str) else "" for c, name in
+                                     zip(listed["item_code"], ui.item_names(listed["item_code"]))]),
                  {"class_name": "col.class", "student_id": "col.student_id",
                   "full_name": "col.student", "item": "col.item", "detail": "col.detail"},
                  title=ui.tr("results.findings_title", rule=quality.rule_name(rule, lang)),
