@@ -1,54 +1,517 @@
-"""`make bench`: speed targets measured outside the unit tests (the machines are shared).
+"""`make bench`: speed and memory at three scales, measured outside the unit tests.
 
-School scale: making the demo school (target < 20 s) and importing all its sample files
-(target < 10 s). Results are printed and written to bench/out/results.json.
+Scales: school (1 demo school), district (60), province (500), each one demo data folder cached
+in bench/out/data-<N>/ (generated once; a re-run reuses it). Per scale, each measurement runs in
+its own subprocess so that its peak RSS (VmHWM) is its own:
+
+- import: one school's sector files (the demo's 12 sample files) merged onto the scale's latest
+  snapshot and written as a new snapshot (read + prepare + commit);
+- pages: every page's full script through Streamlit's AppTest, signed in as principal for school
+  DEMO01. Cold = st.cache_data / st.cache_resource and every functools cache of the csdl modules
+  cleared just before the run (the process itself has already run the sign-in, so Python modules
+  are imported, and the snapshot files are in the OS file cache); warm = the median of three
+  further runs of the same page;
+- key queries: the named questions the pages depend on, cold (open the snapshot, define the
+  macros, run) and warm (median of three runs on the open connection);
+- figures: per page, the figures it must compute, by the DuckDB path (the named questions) and by
+  the pandas path (bench/pandas_path.py: tables loaded with SELECT * into DataFrames, filtered and
+  grouped in pandas, the way a typical Streamlit dashboard does it). Cold includes opening the
+  snapshot / loading the tables; warm is the computation alone (DuckDB: the query re-run on an
+  open connection, without the app's result cache; pandas: the frames already in memory).
+
+Results: bench/out/results.json and bench/RESULTS.md; missed targets are printed and make the
+exit status 1.
+
+    python bench/bench.py [--scales school,district,province]   (or SCALES=… make bench)
 """
 from __future__ import annotations
 
+import argparse
 import json
-import resource
+import os
+import platform
+import shutil
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+OUT = BENCH / "out"
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(BENCH))
 
-from csdl import demo, ingest, snapshots  # noqa: E402
+SCALES = {"school": 1, "district": 60, "province": 500}
+SCHOOL = "DEMO01"
+PERIOD = "CK1"  # the demo's latest snapshot (8 Jan 2027) is in the CK1 entry window
+DIFF_PERIOD = "GK1"  # changes after the GK1 lock
+GK1_LOCK = datetime(2026, 11, 10)
+WARM_RUNS = 3
 
-TARGETS = {"demo_school_s": 20.0, "import_samples_s": 10.0}
+TARGETS = {
+    # scale: (page warm s, page cold s or None, pages peak RSS MB or None)
+    "school": (0.5, 2.0, None),
+    "district": (1.5, None, None),
+    "province": (3.0, None, 2048.0),
+}
+IMPORT_TARGET_S = 10.0  # school scale, as before
+RATIO_TARGET = 5.0  # DuckDB at least 5× faster than pandas at district scale
+RATIO_SCALE = "district"
+
+KEY_QUERIES = [
+    ("progress_units", {}), ("completion_by_grade", {}), ("class_summary", {"class": True}),
+    ("diff_cells", {}), ("results_subject_levels", {}), ("results_trait_levels", {}),
+    ("results_transitions", {"period_from": "GK1", "period_to": "CK1"}),
+    ("quality_level_without_score", {}), ("quality_score_without_level", {}),
+    ("quality_unassigned", {}), ("quality_duplicate_students", {}),
+    ("quality_class_size", {"limit": 35}), ("staff_list", {}),
+]
 
 
-def main() -> int:
-    results: dict[str, float] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        demo_dir = Path(tmp) / "demo"
-        start = time.perf_counter()
-        demo.make_demo(demo_dir)
-        results["demo_school_s"] = time.perf_counter() - start
+# --------------------------------------------------------------------------------------------
+# Helpers shared by the workers
+# --------------------------------------------------------------------------------------------
 
-        samples = sorted((demo_dir / "samples").iterdir())
-        latest = snapshots.latest_snapshot(demo_dir)
-        target = Path(tmp) / "imported"
+def peak_rss_mb() -> float:
+    """VmHWM of this process (Linux), else ru_maxrss."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def timed(fn):
+    start = time.perf_counter()
+    value = fn()
+    return time.perf_counter() - start, value
+
+
+def warm_median(fn, runs: int = WARM_RUNS) -> float:
+    return statistics.median(timed(fn)[0] for _ in range(runs))
+
+
+def snapshot_files(data_dir: Path) -> tuple[Path, Path]:
+    """(latest snapshot file, the base of the changes after the GK1 lock)."""
+    from csdl import snapshots
+
+    snaps, _ = snapshots.list_snapshots(data_dir)
+    latest = snaps[-1]
+    base = [s for s in snaps if s.school_year == latest.school_year and s.taken_at <= GK1_LOCK][-1]
+    return latest.path, base.path
+
+
+# --------------------------------------------------------------------------------------------
+# Workers (each in its own process)
+# --------------------------------------------------------------------------------------------
+
+def worker_import(data_dir: Path, samples_dir: Path) -> dict:
+    from csdl import ingest, snapshots
+
+    latest = snapshots.latest_snapshot(data_dir)
+    with tempfile.TemporaryDirectory(dir=OUT) as tmp:
+        target = Path(tmp)
+        (target / "snapshots").mkdir()
+        for f in latest.path.parent.glob(f"{latest.snapshot_id}.*"):
+            shutil.copy2(f, target / "snapshots" / f.name)
+        samples = sorted(p for p in samples_dir.iterdir() if p.is_file())
         start = time.perf_counter()
         parsed = ingest.read_files([(p, p.name) for p in samples], None)
-        prepared = ingest.prepare_import(parsed, target, school_id="DEMO01",
+        prepared = ingest.prepare_import(parsed, target, school_id=SCHOOL,
                                          school_name="Trường mẫu", taken_at=latest.taken_at)
         ingest.commit_import(prepared, target)
-        results["import_samples_s"] = time.perf_counter() - start
-        results["import_files"] = len(samples)
-    results["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    failed = []
-    for key, value in results.items():
-        limit = TARGETS.get(key)
-        verdict = "" if limit is None else ("ok" if value < limit else "MISSED")
-        if verdict == "MISSED":
-            failed.append(key)
-        print(f"{key:20s} {value:10.2f}" + (f"   target < {limit:g}  {verdict}" if limit else ""))
-    out = Path(__file__).with_name("out")
-    out.mkdir(exist_ok=True)
-    (out / "results.json").write_text(json.dumps(results, indent=2))
-    return 1 if failed else 0
+        seconds = time.perf_counter() - start
+    return {"import_s": seconds, "files": len(samples), "peak_rss_mb": peak_rss_mb()}
+
+
+def clear_caches() -> None:
+    import streamlit as st
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    for name, module in list(sys.modules.items()):
+        if name == "csdl" or name.startswith("csdl."):
+            for value in list(vars(module).values()):
+                if callable(getattr(value, "cache_clear", None)):
+                    value.cache_clear()
+
+
+def worker_pages(data_dir: Path) -> dict:
+    os.environ["CSDL_DATA_DIR"] = str(data_dir)
+    from streamlit.testing.v1 import AppTest
+
+    from csdl import access
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=900)
+    at.session_state["authentication_status"] = True
+    at.session_state["username"] = "bench_principal"
+    at.session_state["name"] = "Bench"
+    at.session_state["roles"] = ["principal"]
+    at.query_params["school"] = SCHOOL
+    at.run()
+    if at.exception:
+        raise RuntimeError(f"sign-in run failed: {at.exception}")
+    pages = {}
+    for spec in access.PAGES:
+        if "principal" not in spec.roles:
+            continue
+        clear_caches()
+        cold, _ = timed(lambda: at.switch_page(f"pages/{spec.key}.py").run())
+        problems = [str(e.value) for e in at.exception]
+        warm = warm_median(lambda: at.run())
+        problems += [str(e.value) for e in at.exception]
+        titles = [t.value for t in at.title]
+        pages[spec.key] = {"cold_s": cold, "warm_s": warm, "title": titles[0] if titles else None,
+                           "errors": problems[:3]}
+        print(f"  page {spec.key:13s} cold {cold:7.3f} s  warm {warm:7.3f} s"
+              + (f"  ERROR {problems[0][:80]}" if problems else ""), file=sys.stderr, flush=True)
+    return {"pages": pages, "peak_rss_mb": peak_rss_mb()}
+
+
+def _params(data_dir: Path, con, extra: dict) -> dict:
+    params = {"school_id": SCHOOL, "period": PERIOD}
+    for k, v in extra.items():
+        if k == "class":
+            params["class_id"] = con.execute(
+                "SELECT min(class_id) FROM \"class\" WHERE school_id = ?", [SCHOOL]).fetchone()[0]
+        else:
+            params[k] = v
+    return params
+
+
+def worker_queries(data_dir: Path) -> dict:
+    import pandas_path as pp
+    from csdl import queries
+
+    latest, base = snapshot_files(data_dir)
+    out = {}
+    for name, extra in KEY_QUERIES:
+        def cold_run():
+            con, diff_con = pp.open_duckdb(latest, base if name == "diff_cells" else None)
+            try:
+                params = _params(data_dir, con, extra)
+                if name == "diff_cells":
+                    params["period"] = DIFF_PERIOD
+                    return queries.run(diff_con, name, **params)
+                return queries.run(con, name, **params)
+            finally:
+                con.close()
+                if diff_con is not None:
+                    diff_con.close()
+        cold, df = timed(cold_run)
+        con, diff_con = pp.open_duckdb(latest, base if name == "diff_cells" else None)
+        params = _params(data_dir, con, extra)
+        if name == "diff_cells":
+            params["period"] = DIFF_PERIOD
+        target = diff_con if name == "diff_cells" else con
+        warm = warm_median(lambda: queries.run(target, name, **params))
+        con.close()
+        if diff_con is not None:
+            diff_con.close()
+        out[name] = {"cold_s": cold, "warm_s": warm, "rows": len(df)}
+    return {"queries": out, "peak_rss_mb": peak_rss_mb()}
+
+
+def worker_figures(data_dir: Path, path: str) -> dict:
+    """One path (duckdb or pandas): per page, cold and warm time of the page's figures."""
+    import pandas_path as pp
+
+    latest, base = snapshot_files(data_dir)
+    out = {}
+    for page, figures in pp.PAGE_FIGURES.items():
+        needs_base = "diff_cells" in figures
+        if path == "duckdb":
+            def compute(con, diff_con):
+                return [pp.duckdb_figure(f, con, diff_con, SCHOOL, PERIOD, DIFF_PERIOD)
+                        for f in figures]
+
+            def cold_run():
+                con, diff_con = pp.open_duckdb(latest, base if needs_base else None)
+                try:
+                    return compute(con, diff_con)
+                finally:
+                    con.close()
+                    if diff_con is not None:
+                        diff_con.close()
+            cold, result = timed(cold_run)
+            con, diff_con = pp.open_duckdb(latest, base if needs_base else None)
+            warm = warm_median(lambda: compute(con, diff_con))
+            con.close()
+            if diff_con is not None:
+                diff_con.close()
+        else:
+            tables = pp.PAGE_TABLES[page]
+
+            def compute(t, b):
+                return [pp.pandas_figure(f, t, b, SCHOOL, PERIOD, DIFF_PERIOD) for f in figures]
+
+            def cold_run():
+                t = pp.load_tables(latest, tables)
+                b = pp.load_tables(base, tables) if needs_base else None
+                return compute(t, b)
+            cold, result = timed(cold_run)
+            t = pp.load_tables(latest, tables)
+            b = pp.load_tables(base, tables) if needs_base else None
+            warm = warm_median(lambda: compute(t, b))
+            del t, b
+        out[page] = {"cold_s": cold, "warm_s": warm, "rows": sum(len(r) for r in result)}
+    return {"figures": out, "peak_rss_mb": peak_rss_mb()}
+
+
+def run_worker(kind: str, data_dir: Path, *extra: str) -> dict:
+    with tempfile.NamedTemporaryFile(suffix=".json", dir=OUT, delete=False) as f:
+        result_file = Path(f.name)
+    try:
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", kind, "--data",
+               str(data_dir), "--result", str(result_file), *extra]
+        env = {**os.environ, "STREAMLIT_LOGGER_LEVEL": "error"}
+        proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, env=env)
+        if proc.returncode != 0:
+            return {"error": f"worker {kind} exited {proc.returncode}"}
+        return json.loads(result_file.read_text())
+    finally:
+        result_file.unlink(missing_ok=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Data, the run, the report
+# --------------------------------------------------------------------------------------------
+
+def ensure_data(schools: int) -> tuple[Path, float | None]:
+    """The scale's demo folder, generated once; returns (folder, generation seconds if known)."""
+    data_dir = OUT / f"data-{schools}"
+    marker = data_dir / ".complete"
+    if not marker.exists():
+        print(f"generating the demo with {schools} schools in {data_dir} …", flush=True)
+        start = time.perf_counter()
+        subprocess.run([sys.executable, str(Path(__file__).resolve()), "--worker", "demo",
+                        "--data", str(data_dir), "--schools", str(schools)], cwd=ROOT, check=True)
+        marker.write_text(f"{time.perf_counter() - start:.1f}\n")
+    try:
+        return data_dir, float(marker.read_text().strip())
+    except ValueError:
+        return data_dir, None
+
+
+def machine() -> dict:
+    cpu = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem_gb = None
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                mem_gb = round(int(line.split()[1]) / 1024 / 1024, 1)
+    except OSError:
+        pass
+    import duckdb
+    import pandas
+    import streamlit
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                                capture_output=True, text=True).stdout.strip()
+    except OSError:
+        commit = "?"
+    return {"cpus": os.cpu_count(), "cpu": cpu, "memory_gb": mem_gb,
+            "python": platform.python_version(), "duckdb": duckdb.__version__,
+            "pandas": pandas.__version__, "streamlit": streamlit.__version__, "commit": commit}
+
+
+def bench_scale(scale: str) -> dict:
+    schools = SCALES[scale]
+    data_dir, demo_s = ensure_data(schools)
+    samples_dir, _ = ensure_data(1)
+    result: dict = {"schools": schools, "demo_generation_s": demo_s,
+                    "load_before": os.getloadavg()}
+    size = sum(f.stat().st_size for f in (data_dir / "snapshots").glob("*.duckdb"))
+    latest, _ = snapshot_files(data_dir)
+    result["latest_snapshot_mb"] = latest.stat().st_size / 2**20
+    result["all_snapshots_mb"] = size / 2**20
+    print(f"[{scale}] import …", flush=True)
+    result["import"] = run_worker("import", data_dir, "--samples", str(samples_dir / "samples"))
+    print(f"[{scale}] pages …", flush=True)
+    result["pages"] = run_worker("pages", data_dir)
+    print(f"[{scale}] key queries …", flush=True)
+    result["queries"] = run_worker("queries", data_dir)
+    print(f"[{scale}] figures: DuckDB path …", flush=True)
+    result["figures_duckdb"] = run_worker("figures", data_dir, "--path", "duckdb")
+    print(f"[{scale}] figures: pandas path …", flush=True)
+    result["figures_pandas"] = run_worker("figures", data_dir, "--path", "pandas")
+    result["load_after"] = os.getloadavg()
+    return result
+
+
+def check_targets(results: dict) -> list[str]:
+    missed = []
+    for scale, r in results["scales"].items():
+        warm_t, cold_t, rss_t = TARGETS[scale]
+        pages = r["pages"].get("pages")
+        if pages is None:
+            missed.append(f"{scale}: pages not measured ({r['pages'].get('error')})")
+            continue
+        for key, p in pages.items():
+            if p["errors"]:
+                missed.append(f"{scale}: page {key} raised {p['errors'][0][:100]}")
+            if p["warm_s"] >= warm_t:
+                missed.append(f"{scale}: page {key} warm {p['warm_s']:.2f} s ≥ {warm_t} s")
+            if cold_t is not None and p["cold_s"] >= cold_t:
+                missed.append(f"{scale}: page {key} cold {p['cold_s']:.2f} s ≥ {cold_t} s")
+        if rss_t is not None and r["pages"]["peak_rss_mb"] >= rss_t:
+            missed.append(f"{scale}: pages peak RSS {r['pages']['peak_rss_mb']:.0f} MB ≥ {rss_t:.0f} MB")
+        if scale == "school":
+            imp = r["import"].get("import_s")
+            if imp is None or imp >= IMPORT_TARGET_S:
+                missed.append(f"school: import {imp} s ≥ {IMPORT_TARGET_S} s")
+        if scale == RATIO_SCALE:
+            duck = r["figures_duckdb"].get("figures", {})
+            pand = r["figures_pandas"].get("figures", {})
+            for page in duck:
+                for kind in ("cold", "warm"):
+                    ratio = pand[page][f"{kind}_s"] / duck[page][f"{kind}_s"]
+                    if ratio < RATIO_TARGET:
+                        missed.append(f"{scale}: {page} figures {kind}: DuckDB only {ratio:.1f}× "
+                                      f"faster than pandas (target ≥ {RATIO_TARGET:g}×)")
+    return missed
+
+
+def fmt(x: float | None, digits: int = 2) -> str:
+    return "–" if x is None else f"{x:.{digits}f}"
+
+
+def markdown(results: dict) -> str:
+    m = results["machine"]
+    lines = [
+        "# Benchmark results",
+        "",
+        "Written by `make bench` (`bench/bench.py`); raw figures in `bench/out/results.json`.",
+        "",
+        f"Run {results['started']} → {results['finished']} (UTC), commit `{m['commit']}`. "
+        f"Machine: {m['cpus']} cores ({m['cpu']}), {m['memory_gb']} GB RAM, shared with other "
+        f"work; Python {m['python']}, DuckDB {m['duckdb']}, pandas {m['pandas']}, "
+        f"Streamlit {m['streamlit']}.",
+        "",
+        "Demo data: school = 1 school, district = 60, province = 500 (one snapshot holds every "
+        "school of the scale); pages and figures for school DEMO01, period CK1; changes after the "
+        "GK1 lock. Cold = every cache cleared before the run (modules already imported, files in "
+        "the OS cache); warm = median of three further runs. Times in seconds.",
+        "",
+    ]
+    for scale, r in results["scales"].items():
+        warm_t, cold_t, rss_t = TARGETS[scale]
+        la = ", ".join(f"{x:.2f}" for x in r["load_before"])
+        lines += [f"## {scale.capitalize()} ({r['schools']} school{'s' if r['schools'] > 1 else ''})",
+                  "",
+                  f"Latest snapshot {r['latest_snapshot_mb']:.1f} MB ({r['all_snapshots_mb']:.0f} MB "
+                  f"for the series); demo generated in {fmt(r['demo_generation_s'], 0)} s; load "
+                  f"average before the run {la}.",
+                  ""]
+        imp = r["import"]
+        if "import_s" in imp:
+            lines += [f"Import of one school's {imp['files']} files onto the latest snapshot: "
+                      f"**{imp['import_s']:.2f} s**, peak RSS {imp['peak_rss_mb']:.0f} MB.", ""]
+        pages = r["pages"].get("pages", {})
+        duck = r["figures_duckdb"].get("figures", {})
+        pand = r["figures_pandas"].get("figures", {})
+        target = f"warm < {warm_t} s" + (f", cold < {cold_t} s" if cold_t else "")
+        lines += [f"Pages through AppTest (target {target}); the page's figures by the DuckDB "
+                  "path and the pandas path, and the ratio pandas ÷ DuckDB:", "",
+                  "| page | cold | warm | figures DuckDB cold / warm | pandas cold / warm | "
+                  "ratio cold / warm |",
+                  "|---|---:|---:|---:|---:|---:|"]
+        for key, p in pages.items():
+            flag = ""
+            if p["warm_s"] >= warm_t or (cold_t and p["cold_s"] >= cold_t) or p["errors"]:
+                flag = " ✗"
+            fig = ["", "", ""]
+            if key in duck and key in pand:
+                d, q = duck[key], pand[key]
+                fig = [f"{fmt(d['cold_s'], 3)} / {fmt(d['warm_s'], 3)}",
+                       f"{fmt(q['cold_s'], 3)} / {fmt(q['warm_s'], 3)}",
+                       f"{q['cold_s'] / d['cold_s']:.1f}× / {q['warm_s'] / d['warm_s']:.1f}×"]
+            lines.append(f"| {key}{flag} | {fmt(p['cold_s'])} | {fmt(p['warm_s'])} | "
+                         + " | ".join(fig) + " |")
+        if "error" in r["pages"]:
+            lines.append(f"\nPages not measured: {r['pages']['error']}")
+        lines += ["", "Peak RSS (MB): "
+                  + ", ".join(f"{k} {r[k].get('peak_rss_mb', 0):.0f}"
+                              for k in ("import", "pages", "queries", "figures_duckdb",
+                                        "figures_pandas") if k in r)
+                  + (f" (target for the pages < {rss_t:.0f})" if rss_t else "") + ".", ""]
+        qs = r["queries"].get("queries", {})
+        if qs:
+            lines += ["Key queries (cold: open + macros + run; warm: re-run on the open "
+                      "connection):", "",
+                      "| query | cold | warm | rows |", "|---|---:|---:|---:|"]
+            lines += [f"| {k} | {q['cold_s']:.3f} | {q['warm_s']:.3f} | {q['rows']} |"
+                      for k, q in qs.items()]
+            lines.append("")
+    lines += ["## Targets", ""]
+    if results["missed"]:
+        lines += ["Missed:", ""] + [f"- {m}" for m in results["missed"]]
+    else:
+        lines.append("Every target measured here was met.")
+    lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scales", default=os.environ.get("SCALES") or "school,district,province")
+    ap.add_argument("--worker")
+    ap.add_argument("--data")
+    ap.add_argument("--result")
+    ap.add_argument("--samples")
+    ap.add_argument("--path")
+    ap.add_argument("--schools", type=int)
+    args = ap.parse_args(argv)
+    OUT.mkdir(exist_ok=True)
+    if args.worker:
+        data_dir = Path(args.data)
+        if args.worker == "demo":  # the demo generator may start worker processes (spawn)
+            from csdl import demo
+            demo.make_demo(data_dir, schools=args.schools, write_samples=args.schools == 1)
+            return 0
+        if args.worker == "import":
+            res = worker_import(data_dir, Path(args.samples))
+        elif args.worker == "pages":
+            res = worker_pages(data_dir)
+        elif args.worker == "queries":
+            res = worker_queries(data_dir)
+        else:
+            res = worker_figures(data_dir, args.path)
+        Path(args.result).write_text(json.dumps(res, indent=2, ensure_ascii=False))
+        return 0
+
+    scales = [s.strip() for s in args.scales.split(",") if s.strip()]
+    unknown = [s for s in scales if s not in SCALES]
+    if unknown:
+        ap.error(f"unknown scale(s) {unknown}; choose from {list(SCALES)}")
+    results = {"started": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M"),
+               "machine": machine(), "scales": {}}
+    for scale in scales:
+        results["scales"][scale] = bench_scale(scale)
+        (OUT / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
+    results["finished"] = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M")
+    results["missed"] = check_targets(results)
+    (OUT / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
+    (BENCH / "RESULTS.md").write_text(markdown(results), encoding="utf-8")
+    print(markdown(results))
+    if results["missed"]:
+        print("TARGETS MISSED:\n" + "\n".join(f"  - {m}" for m in results["missed"]))
+        return 1
+    return 0
 
 
 if __name__ == "__main__":

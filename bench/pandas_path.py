@@ -280,6 +280,15 @@ PAGE_FIGURES = {
     "staff": ["staff_list"],
 }
 
+_ENTRIES = ("student", "class", "expectation", "assignment", "subject_result", "trait_result")
+PAGE_TABLES = {  # what each page's figures read: the pandas path loads only these
+    "overview": _ENTRIES,
+    "progress": _ENTRIES + ("subject", "staff"),
+    "changes": ("student", "class", "subject_result", "trait_result", "year_result"),
+    "results": _ENTRIES + ("invalid_value",),
+    "staff": ("staff",),
+}
+
 
 def pandas_figure(name: str, t: dict, base: dict | None, school_id: str, period: str,
                   diff_period: str | None) -> pd.DataFrame:
