@@ -255,11 +255,9 @@ def worker_figures(data_dir: Path, path: str) -> dict:
             def cold_run():
                 t = pp.load_tables(latest, tables)
                 b = pp.load_tables(base, tables) if needs_base else None
-                return compute(t, b)
-            cold, result = timed(cold_run)
-            t = pp.load_tables(latest, tables)
-            b = pp.load_tables(base, tables) if needs_base else None
-            warm = warm_median(lambda: compute(t, b))
+                return compute(t, b), t, b
+            cold, (result, t, b) = timed(cold_run)
+            warm = warm_median(lambda: compute(t, b))  # the frames kept, as st.cache_data would
             del t, b
         out[page] = {"cold_s": cold, "warm_s": warm, "rows": sum(len(r) for r in result)}
     return {"figures": out, "peak_rss_mb": peak_rss_mb()}
