@@ -23,7 +23,8 @@ from typing import Iterator, Sequence
 import numpy as np
 import pandas as pd
 
-from . import changes, exports, progress, queries, records, rules, schedule, scope, snapshots
+from . import changes, exports, progress, queries, records, rules, schedule, snapshots
+from .scope import check as check_school  # `scope` here is a spot check's scope
 from .i18n import fmt_date, fmt_datetime, t
 from .text import fold, nfc
 from .timeutil import now_local
@@ -565,7 +566,7 @@ def checks(data_dir: Path | str, school_id: str | None = None,
            school_year: str | None = None) -> pd.DataFrame:
     """Every check (oldest first) with its tally: size, verified, checked (match or mismatch),
     mismatches, cannot_verify, error_rate and its 95% interval."""
-    scope.check(school_id)  # None (every school) only when unrestricted
+    check_school(school_id)  # None (every school) only when unrestricted
     if not records.db_path(data_dir).exists():
         return pd.DataFrame(columns=CHECK_COLUMNS + TALLY_COLUMNS[1:])
     with _connect(data_dir) as con:

@@ -1,0 +1,356 @@
+"""Row-level isolation between schools of one snapshot: a school account never receives another
+school's rows, through any page, report or query; the district account sees every school and
+its comparison page's numbers match an independent computation from the fixture tables."""
+import io
+import re
+from contextlib import redirect_stdout
+from datetime import date, datetime
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from csdl import access, changes, cli, district, figures, printing, quality, queries, scope, \
+    snapshots
+from csdl.config import REPO_ROOT as ROOT
+from tests.conftest import run_query, small_school_tables
+from tests.test_app import signed_in, texts
+
+YEAR = "2026-2027"
+BEFORE, AFTER = datetime(2027, 1, 5, 17, 0), datetime(2027, 1, 8, 17, 0)
+# Whatever of S2 could show: its id, name, class, students, teacher, room, a request's words.
+S2_MARKERS = ["Trường Zeta", "ZZL21", "Lớp 1Z", "ZZHS21", "ZZHS22", "Đỗ Zà", "Mạc Zung",
+              "ZZGV21", "Thầy Zét", "Phòng Zed", "Máy Zed", "Lý do Zeta"]
+S2_ID = re.compile(r"(?<![A-Za-z0-9])S2(?![A-Za-z0-9])")
+
+
+def two_school_tables(after: bool) -> dict[str, pd.DataFrame]:
+    """conftest's school S1 beside a fuller S2 (staff, rooms, equipment, an assignment).
+    `after`: the values as they stand after the CK1 lock (two changes in each school)."""
+    t = small_school_tables()
+    t["school"] = pd.DataFrame([{"school_id": "S1", "name": "Trường Tiểu học Thử", "province": "P"},
+                                {"school_id": "S2", "name": "Trường Zeta", "province": "P"}])
+    t["class"] = pd.concat([t["class"][t["class"]["school_id"] == "S1"], pd.DataFrame([
+        {"school_id": "S2", "class_id": "ZZL21", "class_name": "Lớp 1Z", "grade": 1,
+         "homeroom_staff_id": "ZZGV21"}])], ignore_index=True)
+    t["student"] = pd.concat([t["student"][t["student"]["school_id"] == "S1"], pd.DataFrame(
+        [("S2", "ZZHS21", "ZZL21", "Đỗ Zà", True), ("S2", "ZZHS22", "ZZL21", "Mạc Zung", True)],
+        columns=["school_id", "student_id", "class_id", "full_name", "active"])],
+        ignore_index=True)
+    t["staff"] = pd.DataFrame([
+        ("S1", "GV1", "Cô Một", "Đang làm việc"), ("S1", "GV3", "Cô Ba", "Đang làm việc"),
+        ("S2", "ZZGV21", "Thầy Zét", "Đang làm việc")],
+        columns=["school_id", "staff_id", "full_name", "status"])
+    t["assignment"] = pd.concat([t["assignment"], pd.DataFrame(
+        [("S2", "ZZGV21", "ZZL21", "TOAN")], columns=t["assignment"].columns)], ignore_index=True)
+    t["room"] = pd.DataFrame([("S1", "P1", "Phòng học 1", "kiên cố", 48.0),
+                              ("S2", "PZ", "Phòng Zed", "kiên cố", 40.0)],
+                             columns=["school_id", "room_id", "room_type", "construction", "area_m2"])
+    t["equipment"] = pd.DataFrame([("S1", "Máy tính", 5, 4), ("S2", "Máy Zed", 3, 3)],
+                                  columns=["school_id", "item", "quantity", "working"])
+    sr = t["subject_result"]
+    sr = sr[sr["school_id"] == "S1"]
+    sr = pd.concat([sr, pd.DataFrame(
+        [("S2", "ZZHS21", "CK1", "TOAN", "T", 9.0), ("S2", "ZZHS22", "CK1", "TOAN", "H", 6.0)],
+        columns=sr.columns)], ignore_index=True)
+    if after:  # S1: a level and a score changed; S2: a score changed, a level added
+        sr = sr.copy()
+        sr.loc[(sr["student_id"] == "H1") & (sr["subject_code"] == "TOAN"), "level"] = "H"
+        sr.loc[(sr["student_id"] == "H5") & (sr["period"] == "CK1"), "score"] = 9.0
+        sr.loc[sr["student_id"] == "ZZHS21", "score"] = 7.0
+        sr = pd.concat([sr, pd.DataFrame([("S2", "ZZHS21", "CK1", "TV", "H", None)],
+                                         columns=sr.columns)], ignore_index=True)
+    t["subject_result"] = sr
+    return t
+
+
+@pytest.fixture
+def two_schools(tmp_path, monkeypatch):
+    """Two snapshots around the CK1 lock (6 Jan), app records of both schools, and accounts."""
+    from csdl import schedule
+
+    monkeypatch.setenv("CSDL_DATA_DIR", str(tmp_path))
+    before, after = (snapshots.get_snapshot(tmp_path, snapshots.write_snapshot(
+        tmp_path, two_school_tables(x), school_year=YEAR, taken_at=at,
+        source="import").snapshot_id) for x, at in ((False, BEFORE), (True, AFTER)))
+    schedule.set_window(tmp_path, YEAR, "CK1", None, date(2026, 12, 20), date(2027, 1, 5),
+                        date(2027, 1, 6), "test")
+    schedule.set_window(tmp_path, YEAR, "CK1", 4, date(2026, 12, 20), date(2027, 1, 10),
+                        date(2027, 1, 12), "test")
+    # S2's own records: an approved request for its changed score, a printed sheet.
+    request = changes.record_request(
+        tmp_path, school_year=YEAR, school_id="S2", student_id="ZZHS21", period="CK1",
+        item_type="subject", item_code="TOAN", field="score", old_value="9", new_value="7",
+        reason="Lý do Zeta", requested_by="Thầy Zét", actor="test")
+    changes.decide(tmp_path, request, "approved", "", "test")
+    code, _ = printing.print_sheet(tmp_path, after, "S2", "ZZL21", "CK1", "xlsx", "test")
+    return tmp_path, before, after, code
+
+
+def leaks(at: AppTest) -> list[str]:
+    """S2 markers anywhere in what the page sent: texts, tables, metrics, charts, widgets."""
+    shown = texts(at)
+    raw = []
+    for node in _nodes(at._tree):
+        proto = getattr(node, "proto", None)
+        if proto is not None and hasattr(proto, "SerializeToString"):
+            raw.append(proto.SerializeToString().decode("utf-8", "ignore"))
+    for box in at.selectbox:
+        raw.append(" ".join(str(o) for o in box.options))
+    everything = shown + "\n" + "\n".join(raw)
+    found = [m for m in S2_MARKERS if m in everything]
+    if S2_ID.search(shown) or any(S2_ID.search(" ".join(str(o) for o in b.options))
+                                  for b in at.selectbox):
+        found.append("S2")
+    return found
+
+
+def ran_for_own_school(at: AppTest) -> bool:
+    """The page ran through with S1's data: no scope refusal or unbound-account message."""
+    said = [e.value for e in (*at.error, *at.warning)]
+    return not any("không được xem dữ liệu" in m or "chưa gắn với trường" in m
+                   or "Vui lòng đăng nhập" in m for m in said)
+
+
+def _nodes(node):
+    yield node
+    for child in getattr(node, "children", {}).values():
+        yield from _nodes(child)
+
+
+SCHOOL_ROLES = access.SCHOOL_ROLES
+RUNS = [(p.key, r) for r in SCHOOL_ROLES for p in access.PAGES if r in p.roles]
+
+
+@pytest.mark.parametrize("page,role", RUNS)
+def test_school_user_never_sees_another_school(two_schools, page, role):
+    at = signed_in("app.py", role).run()
+    at.switch_page(f"pages/{page}.py").run()
+    assert not at.exception, at.exception
+    assert leaks(at) == []
+    assert ran_for_own_school(at)
+
+
+@pytest.mark.parametrize("page", [p.key for p in access.PAGES if "principal" in p.roles])
+def test_forged_school_in_url_and_session_is_ignored(two_schools, page):
+    at = signed_in("app.py", "principal")
+    at.query_params["school"] = "S2"
+    for key in ("school", "school_id", "allowed_schools", "schools"):
+        at.session_state[key] = ["S1", "S2"] if key.endswith("s") else "S2"
+    at.run()
+    at.switch_page(f"pages/{page}.py").run()
+    assert not at.exception, at.exception
+    assert leaks(at) == []
+    assert ran_for_own_school(at)
+    if page == "overview":
+        assert any("Trường Tiểu học Thử" in s.value for s in at.subheader)
+
+
+def test_district_sees_every_school_and_a_school_picked_in_the_url(two_schools):
+    at = signed_in("app.py", "district").run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "So sánh các trường"
+    shown = texts(at)
+    assert "Trường Zeta" in shown and "Trường Tiểu học Thử" in shown
+    at.query_params["school"] = "S2"
+    at.switch_page("pages/overview.py").run()
+    assert not at.exception, at.exception
+    assert any("Trường Zeta" in s.value for s in at.subheader)
+    # The positive control: the leak check finds S2 when it is shown.
+    assert "Trường Zeta" in leaks(at)
+
+
+def test_cache_hit_after_district_does_not_bypass_the_check(two_schools):
+    # The district's run fills st.cache_data with S2's results; the S1 user's forged request
+    # for S2 must still be refused before the cache is looked at.
+    district_run = signed_in("app.py", "district", username="test_district")
+    district_run.query_params["school"] = "S2"
+    district_run.run().switch_page("pages/staff.py").run()
+    assert "Thầy Zét" in texts(district_run)
+    at = signed_in("app.py", "principal")
+    at.query_params["school"] = "S2"
+    at.run().switch_page("pages/staff.py").run()
+    assert leaks(at) == []
+
+
+def test_ui_choke_points_refuse_another_school(two_schools):
+    data_dir, _, after, _ = two_schools
+
+    def script():
+        import streamlit as st
+
+        from csdl import scope, snapshots, ui
+
+        ui.apply_scope()
+        snap = snapshots.latest_snapshot(ui.data_dir())
+        for name, call in (
+                ("query", lambda: ui.query(snap, "staff_list", school_id="S2")),
+                ("schools", lambda: ui.query(snap, "schools", school_ids=["S1", "S2"])),
+                ("progress", lambda: ui.progress_units(snap, "S2", "CK1")),
+                ("history", lambda: ui.progress_history(snap, "S2", "CK1")),
+                ("changes", lambda: ui.changes_after_lock(snap, "S2"))):
+            try:
+                call()
+            except scope.ScopeError:
+                st.write(f"refused {name}")
+            else:
+                st.write(f"served {name}")
+        st.write("own " + str(len(ui.query(snap, "staff_list", school_id="S1"))))
+
+    from tests.test_app import add_account
+
+    for user, role, school in (("s1", "principal", "S1"), ("phong", "district", None)):
+        add_account(data_dir, user, role, school)
+        at = AppTest.from_function(script, default_timeout=30)
+        for key, value in (("authentication_status", True), ("username", user),
+                           ("roles", [role])):
+            at.session_state[key] = value
+        at.run()
+        assert not at.exception, at.exception
+        said = [m.value for m in at.markdown]
+        verdict = "refused" if role == "principal" else "served"
+        assert said[:5] == [f"{verdict} {n}" for n in
+                            ("query", "schools", "progress", "history", "changes")]
+        assert said[5] == "own 2"
+
+
+def test_library_refuses_another_school_even_when_cached(two_schools):
+    data_dir, _, after, code = two_schools
+    # Fill the library's own caches for S2 first, unrestricted (as the district would).
+    quality.cached_findings(data_dir, after, "S2")
+    figures.compute(data_dir, after, "S2")
+    with scope.restricted(["S1"]):
+        for call in (lambda: run_query(data_dir, after, "staff_list", school_id="S2"),
+                     lambda: run_query(data_dir, after, "schools", school_ids=["S1", "S2"]),
+                     lambda: run_query(data_dir, after, "school_students", school_id=None),
+                     lambda: quality.cached_findings(data_dir, after, "S2"),
+                     lambda: figures.compute(data_dir, after, "S2"),
+                     lambda: changes.requests(data_dir, YEAR, "S2"),
+                     lambda: changes.after_lock(data_dir, after, "S2"),
+                     lambda: printing.prints(data_dir, YEAR, "S2"),
+                     lambda: district.compare(data_dir, after, ["S1", "S2"], "CK1")):
+            with pytest.raises(scope.ScopeError):
+                call()
+        with pytest.raises(printing.PrintingError):  # another school's code reads as unknown
+            printing.find_print(data_dir, code)
+        assert list(run_query(data_dir, after, "schools", school_ids=["S1"])["school_id"]) == ["S1"]
+        assert len(run_query(data_dir, after, "school_ids")) == 2  # ids only, to resolve scope
+    with scope.restricted([]):  # an unbound account in a multi-school snapshot: nothing
+        with pytest.raises(scope.ScopeError):
+            run_query(data_dir, after, "staff_list", school_id="S1")
+
+
+REPORTS = [["progress"], ["progress", "--by", "teacher"], ["overdue"], ["changes-after-lock"],
+           ["quality"], ["spot-checks"]]
+
+
+def _report(data_dir, args) -> tuple[int, str]:
+    out = io.StringIO()
+    with redirect_stdout(out):
+        code = cli.main(["report", *args, "--data", str(data_dir)])
+    return code, out.getvalue()
+
+
+@pytest.mark.parametrize("args", REPORTS)
+def test_reports_for_one_school_hold_no_other_school_rows(two_schools, args):
+    data_dir = two_schools[0]
+    code, text = _report(data_dir, [*args, "--school-id", "S1"])
+    assert code == 0
+    assert not [m for m in S2_MARKERS if m in text] and not S2_ID.search(text)
+    assert _report(data_dir, args)[0] == 2  # several schools: --school-id is needed
+    if args[0] in ("progress", "changes-after-lock"):  # the control: S2's report shows S2
+        other = _report(data_dir, [*args, "--school-id", "S2"])[1]
+        assert "ZZL21" in other or "ZZGV21" in other
+
+
+# --- the district comparison against an independent computation ------------------------------
+
+def _expected_by_hand(tables: dict, school_id: str, period: str, deadlines: dict,
+                      as_of: date) -> dict:
+    """Owed and entered values, units and overdue units, from the tables in plain pandas
+    (DESIGN.md "What counts as expected"), without the project's SQL."""
+    from csdl import rules
+
+    from dataclasses import asdict
+
+    exp = pd.DataFrame([asdict(e) for e in rules.all_expectations()])
+    exp = exp[exp["period"] == period]
+    classes = tables["class"][tables["class"]["school_id"] == school_id]
+    students = tables["student"][(tables["student"]["school_id"] == school_id)
+                                 & tables["student"]["active"]]
+    assigned = set(zip(tables["assignment"]["class_id"], tables["assignment"]["subject_code"]))
+    sr = tables["subject_result"].set_index(["student_id", "period", "subject_code"])
+    tr = tables["trait_result"].set_index(["student_id", "period", "trait_code"])
+    units: dict[tuple[str, str], list[int]] = {}
+    for c in classes.itertuples():
+        for s in students[students["class_id"] == c.class_id].itertuples():
+            for e in exp[exp["grade"] == c.grade].itertuples():
+                if e.optional and (c.class_id, e.item_code) not in assigned:
+                    continue
+                key = (c.class_id, "PCNL" if e.item_type == "trait" else e.item_code)
+                unit = units.setdefault(key, [0, 0, c.grade])
+                table = sr if e.item_type == "subject" else tr
+                row = table.loc[(s.student_id, period, e.item_code)] \
+                    if (s.student_id, period, e.item_code) in table.index else None
+                for field, needed in (("level", e.needs_level), ("score", e.needs_score)):
+                    if needed:
+                        unit[0] += 1
+                        unit[1] += int(row is not None and pd.notna(row.get(field)))
+    overdue = sum(1 for (_, _), (x, n, g) in units.items()
+                  if n < x and deadlines.get(g, deadlines[0]) < as_of)
+    return {"expected": sum(u[0] for u in units.values()),
+            "entered": sum(u[1] for u in units.values()),
+            "units": len(units), "overdue_units": overdue}
+
+
+def _changed_cells_by_hand(school_id: str) -> int:
+    """Cells of CK1 that differ between the fixture's two states (level and score apart)."""
+    a, b = (two_school_tables(x)["subject_result"] for x in (False, True))
+    key = ["student_id", "period", "subject_code"]
+    both = a[a["school_id"] == school_id].merge(b[b["school_id"] == school_id], on=key,
+                                                how="outer", suffixes=("_a", "_b"))
+    both = both[both["period"] == "CK1"]
+    count = 0
+    for field in ("level", "score"):
+        x, y = both[f"{field}_a"], both[f"{field}_b"]
+        count += int(((x != y) & ~(x.isna() & y.isna())).sum())
+    return count
+
+
+def test_district_numbers_match_an_independent_computation(two_schools):
+    data_dir, _, after, _ = two_schools
+    table = district.compare(data_dir, after, ["S1", "S2"], "CK1").set_index("school_id")
+    tables = two_school_tables(True)
+    deadlines = {0: date(2027, 1, 5), 4: date(2027, 1, 10)}
+    for school_id in ("S1", "S2"):
+        hand = _expected_by_hand(tables, school_id, "CK1", deadlines, AFTER.date())
+        row = table.loc[school_id]
+        assert {k: int(row[k]) for k in hand} == hand, school_id
+        assert row["completion"] == pytest.approx(hand["entered"] / hand["expected"])
+        assert row["changes"] == _changed_cells_by_hand(school_id)
+        found = quality.findings(data_dir, after, school_id)
+        for severity in quality.SEVERITIES:
+            assert row[f"findings_{severity}"] == int((found["severity"] == severity).sum())
+    assert table.loc["S1", "expected"] == 139  # as tests/test_queries.py works it out
+    assert (table.loc["S1", "changes"], table.loc["S2", "changes"]) == (2, 2)
+    # S2's score change was approved; its added level and S1's two changes were not.
+    assert (table.loc["S1", "changes_not_approved"], table.loc["S2", "changes_not_approved"]) == (2, 1)
+
+
+def test_district_chart_builder():
+    from csdl import charts
+
+    df = pd.DataFrame({"school_id": ["S1", "S2"], "name": ["A", "B"], "completion": [0.5, None],
+                       "entered": [1, 0], "expected": [2, 0], "overdue_units": [1, 0]})
+    fig = charts.district_completion(df)
+    assert list(fig.data[0].y) == ["A", "B"] and list(fig.data[0].x) == [50.0, 0.0]
+    assert list(fig.data[0].text) == ["50,0%", "–"]
+
+
+def test_unbound_account_sees_no_school_data_with_several_schools(two_schools):
+    # An account made before schools were bound: with two schools it is told to ask the
+    # administrator, and sees neither school.
+    at = signed_in("app.py", "principal", school=None).run()
+    assert not at.exception, at.exception
+    assert any("chưa gắn với trường nào" in w.value for w in at.warning)
+    assert leaks(at) == [] and "Trường Tiểu học Thử" not in texts(at)
