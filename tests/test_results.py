@@ -293,3 +293,42 @@ def test_page_with_a_bad_settings_file(tmp_path, monkeypatch):
     at = page(tmp_path, monkeypatch, school="S1")
     assert not at.exception, at.exception
     assert any("Không dùng được tệp cài đặt" in e.value for e in at.error)
+
+
+# --- the one-pass sums equal pandas' groupby → unstack → stack (the way they were computed) ---
+def _reference_complete(counts, keys, column, values):
+    wide = (counts.groupby(keys + [column])["students"].sum()
+            .unstack(column, fill_value=0).reindex(columns=list(values), fill_value=0))
+    wide = wide.iloc[results._order(wide.index.to_frame(index=False), keys)]
+    long = wide.stack().rename("students").reset_index()
+    long["students"] = long["students"].astype(int)
+    return long
+
+
+def _reference_shares(counts, keys, levels, level_col="level"):
+    keys = list(keys)
+    counts = counts[counts[level_col].isin(levels)]
+    long = _reference_complete(counts, keys, level_col, levels).rename(columns={level_col: "level"})
+    long["total"] = long.groupby(keys, sort=False)["students"].transform("sum")
+    long["share"] = long["students"] / long["total"].where(long["total"] > 0)
+    return long[keys + ["level", "students", "total", "share"]]
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_shares_and_distributions_equal_the_pandas_reference(seed):
+    rng = random.Random(seed)
+    codes = [s.code for s in rules.SUBJECTS] + ["ZZ", None]  # an unknown code, a missing one
+    rows = [{"grade": rng.choice([1, 2, 5]), "class_id": rng.choice(["L1", "L2", "L10", None]),
+             "class_name": "x", "item_code": rng.choice(codes),
+             "level": rng.choice(["T", "H", "C", "Đ", None]), "score": rng.choice([*range(0, 12)]),
+             "students": rng.randint(0, 9)} for _ in range(rng.randint(1, 300))]
+    frame = pd.DataFrame(rows).astype({"grade": "int32", "class_id": "str", "class_name": "str",
+                                       "item_code": "str", "level": "str"})
+    for keys in (["item_code"], ["grade", "item_code"], ["grade", "class_name", "class_id",
+                                                         "item_code"]):
+        got = results.shares(frame, keys, rules.SUBJECT_LEVELS)
+        if got.empty:
+            continue
+        pd.testing.assert_frame_equal(got, _reference_shares(frame, keys, rules.SUBJECT_LEVELS))
+        pd.testing.assert_frame_equal(results.score_distribution(frame, keys),
+                                      _reference_complete(frame, keys, "score", results.SCORES))
