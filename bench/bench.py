@@ -61,6 +61,7 @@ TARGETS = {
 IMPORT_TARGET_S = 10.0  # school scale, as before
 RATIO_TARGET = 5.0  # DuckDB at least 5× faster than pandas at district scale
 RATIO_SCALE = "district"
+NOTES_HEADING = "## Notes"
 
 KEY_QUERIES = [
     ("progress_units", {}), ("completion_by_grade", {}), ("class_summary", {"class": True}),
@@ -143,15 +144,49 @@ def clear_caches() -> None:
                     value.cache_clear()
 
 
+def bench_account(data_dir: Path) -> str:
+    """A principal account bound to school DEMO01 in the scale's data folder (pages read the
+    account's school from users.yaml, not from the session)."""
+    import secrets
+
+    from csdl import auth
+
+    username = "bench_principal"
+    user = auth.get_user(data_dir, username)
+    if user is None:
+        try:
+            auth.add_user(data_dir, username, "principal", "Bench", secrets.token_urlsafe(16) + "aA1!",
+                          "bench", school_id=SCHOOL)
+        except TypeError:  # a library without school binding
+            auth.add_user(data_dir, username, "principal", "Bench", secrets.token_urlsafe(16) + "aA1!",
+                          "bench")
+    elif getattr(user, "school_id", SCHOOL) != SCHOOL:
+        auth.set_school(data_dir, username, SCHOOL, "bench")
+    return username
+
+
+def _exception_text(e) -> str:
+    message = getattr(e, "message", "") or str(e.value)
+    trace = [line.strip() for line in (getattr(e, "stack_trace", None) or []) if line.strip()]
+    return f"{message} [{trace[-1] if trace else ''}]"
+
+
 def worker_pages(data_dir: Path) -> dict:
     os.environ["CSDL_DATA_DIR"] = str(data_dir)
     from streamlit.testing.v1 import AppTest
 
     from csdl import access
 
+    from csdl.i18n import t
+
+    username = bench_account(data_dir)
+    # A page that found no school to show measured nothing: these are its warnings' openings.
+    no_school_messages = [t(k).split("{")[0] for k in ("scope.unbound_account",
+                                                       "scope.school_not_in_snapshot",
+                                                       "ui.no_school") if t(k) != k]
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=900)
     at.session_state["authentication_status"] = True
-    at.session_state["username"] = "bench_principal"
+    at.session_state["username"] = username
     at.session_state["name"] = "Bench"
     at.session_state["roles"] = ["principal"]
     at.query_params["school"] = SCHOOL
@@ -163,13 +198,21 @@ def worker_pages(data_dir: Path) -> dict:
         if "principal" not in spec.roles:
             continue
         clear_caches()
+        cpu = time.process_time()
         cold, _ = timed(lambda: at.switch_page(f"pages/{spec.key}.py").run())
-        problems = [str(e.value) for e in at.exception]
+        cold_cpu = time.process_time() - cpu
+        problems = [_exception_text(e) for e in at.exception]
+        cpu = time.process_time()
         warm = warm_median(lambda: at.run())
-        problems += [str(e.value) for e in at.exception]
+        warm_cpu = (time.process_time() - cpu) / WARM_RUNS
+        problems += [_exception_text(e) for e in at.exception]
         titles = [t.value for t in at.title]
-        pages[spec.key] = {"cold_s": cold, "warm_s": warm, "title": titles[0] if titles else None,
-                           "errors": problems[:3]}
+        warnings = [str(w.value) for w in at.warning]
+        no_school = any(w.startswith(m) for w in warnings for m in no_school_messages)
+        pages[spec.key] = {"cold_s": cold, "warm_s": warm, "cold_cpu_s": cold_cpu,
+                           "warm_cpu_s": warm_cpu, "title": titles[0] if titles else None,
+                           "errors": problems[:3],
+                           "school_shown": not no_school, "warnings": [w[:120] for w in warnings][:2]}
         print(f"  page {spec.key:13s} cold {cold:7.3f} s  warm {warm:7.3f} s"
               + (f"  ERROR {problems[0][:80]}" if problems else ""), file=sys.stderr, flush=True)
     return {"pages": pages, "peak_rss_mb": peak_rss_mb()}
@@ -332,6 +375,7 @@ def bench_scale(scale: str) -> dict:
     data_dir, demo_s = ensure_data(schools)
     samples_dir, _ = ensure_data(1)
     result: dict = {"schools": schools, "demo_generation_s": demo_s,
+                    "measured_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M"),
                     "load_before": os.getloadavg()}
     size = sum(f.stat().st_size for f in (data_dir / "snapshots").glob("*.duckdb"))
     latest, _ = snapshot_files(data_dir)
@@ -362,6 +406,9 @@ def check_targets(results: dict) -> list[str]:
         for key, p in pages.items():
             if p["errors"]:
                 missed.append(f"{scale}: page {key} raised {p['errors'][0][:100]}")
+            if not p.get("school_shown", True):
+                missed.append(f"{scale}: page {key} showed no school ({p['warnings'][:1]}), "
+                              "so it measured nothing")
             if p["warm_s"] >= warm_t:
                 missed.append(f"{scale}: page {key} warm {p['warm_s']:.2f} s ≥ {warm_t} s")
             if cold_t is not None and p["cold_s"] >= cold_t:
@@ -403,7 +450,9 @@ def markdown(results: dict) -> str:
         "Demo data: school = 1 school, district = 60, province = 500 (one snapshot holds every "
         "school of the scale); pages and figures for school DEMO01, period CK1; changes after the "
         "GK1 lock. Cold = every cache cleared before the run (modules already imported, files in "
-        "the OS cache); warm = median of three further runs. Times in seconds.",
+        "the OS cache); warm = median of three further runs. Times in seconds: wall clock, and "
+        "the CPU time the process used (less sensitive to other work on the machine; DuckDB's "
+        "threads can make it exceed the wall time).",
         "",
     ]
     for scale, r in results["scales"].items():
@@ -412,8 +461,9 @@ def markdown(results: dict) -> str:
         lines += [f"## {scale.capitalize()} ({r['schools']} school{'s' if r['schools'] > 1 else ''})",
                   "",
                   f"Latest snapshot {r['latest_snapshot_mb']:.1f} MB ({r['all_snapshots_mb']:.0f} MB "
-                  f"for the series); demo generated in {fmt(r['demo_generation_s'], 0)} s; load "
-                  f"average before the run {la}.",
+                  f"for the series); demo generated in {fmt(r['demo_generation_s'], 0)} s. "
+                  f"Measured {r.get('measured_at', '?')} UTC; load average (1, 5, 15 min) before "
+                  f"{la}, after {', '.join(f'{x:.2f}' for x in r.get('load_after', []))}.",
                   ""]
         imp = r["import"]
         if "import_s" in imp:
@@ -425,20 +475,23 @@ def markdown(results: dict) -> str:
         target = f"warm < {warm_t} s" + (f", cold < {cold_t} s" if cold_t else "")
         lines += [f"Pages through AppTest (target {target}); the page's figures by the DuckDB "
                   "path and the pandas path, and the ratio pandas ÷ DuckDB:", "",
-                  "| page | cold | warm | figures DuckDB cold / warm | pandas cold / warm | "
-                  "ratio cold / warm |",
-                  "|---|---:|---:|---:|---:|---:|"]
+                  "| page | cold | warm | CPU cold / warm | figures DuckDB cold / warm | "
+                  "pandas cold / warm | ratio cold / warm |",
+                  "|---|---:|---:|---:|---:|---:|---:|"]
         for key, p in pages.items():
             flag = ""
             if p["warm_s"] >= warm_t or (cold_t and p["cold_s"] >= cold_t) or p["errors"]:
                 flag = " ✗"
+            if not p.get("school_shown", True):
+                flag += " (no school shown)"
             fig = ["", "", ""]
             if key in duck and key in pand:
                 d, q = duck[key], pand[key]
                 fig = [f"{fmt(d['cold_s'], 3)} / {fmt(d['warm_s'], 3)}",
                        f"{fmt(q['cold_s'], 3)} / {fmt(q['warm_s'], 3)}",
                        f"{q['cold_s'] / d['cold_s']:.1f}× / {q['warm_s'] / d['warm_s']:.1f}×"]
-            lines.append(f"| {key}{flag} | {fmt(p['cold_s'])} | {fmt(p['warm_s'])} | "
+            cpu = f"{fmt(p.get('cold_cpu_s'))} / {fmt(p.get('warm_cpu_s'))}"
+            lines.append(f"| {key}{flag} | {fmt(p['cold_s'])} | {fmt(p['warm_s'])} | {cpu} | "
                          + " | ".join(fig) + " |")
         if "error" in r["pages"]:
             lines.append(f"\nPages not measured: {r['pages']['error']}")
@@ -473,6 +526,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--samples")
     ap.add_argument("--path")
     ap.add_argument("--schools", type=int)
+    ap.add_argument("--keep-other-scales", action="store_true",
+                    help="keep the last run's figures for the scales not measured now")
     args = ap.parse_args(argv)
     OUT.mkdir(exist_ok=True)
     if args.worker:
@@ -498,13 +553,25 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"unknown scale(s) {unknown}; choose from {list(SCALES)}")
     results = {"started": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M"),
                "machine": machine(), "scales": {}}
+    if args.keep_other_scales and (OUT / "results.json").exists():
+        # Keep the scales not re-run from the last run (each says when it was measured).
+        earlier = json.loads((OUT / "results.json").read_text())
+        results["started"] = earlier.get("started", results["started"])
+        results["scales"] = {k: v for k, v in earlier.get("scales", {}).items()
+                             if k not in scales}
     for scale in scales:
         results["scales"][scale] = bench_scale(scale)
+        results["scales"] = {k: results["scales"][k] for k in SCALES if k in results["scales"]}
         (OUT / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
     results["finished"] = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M")
     results["missed"] = check_targets(results)
     (OUT / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
-    (BENCH / "RESULTS.md").write_text(markdown(results), encoding="utf-8")
+    notes = ""
+    if (BENCH / "RESULTS.md").exists():  # hand-written notes below NOTES_HEADING are kept
+        old = (BENCH / "RESULTS.md").read_text(encoding="utf-8")
+        if NOTES_HEADING in old:
+            notes = "\n" + old[old.index(NOTES_HEADING):]
+    (BENCH / "RESULTS.md").write_text(markdown(results) + notes, encoding="utf-8")
     print(markdown(results))
     if results["missed"]:
         print("TARGETS MISSED:\n" + "\n".join(f"  - {m}" for m in results["missed"]))
