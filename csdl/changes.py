@@ -158,10 +158,12 @@ class LockedPeriod:
     base: snapshots.SnapshotInfo | None  # the last snapshot taken at or before the lock
 
 
-def lock_moment(data_dir: Path | str, school_year: str, period: str) -> datetime | None:
-    """When the period locked for the whole school: the first school-wide lock event, else the
-    schedule's lock date (at 00:00, as schedule.lock_state reads it)."""
-    events = schedule.events(data_dir, school_year, period)
+def lock_moment(data_dir: Path | str, school_year: str, period: str,
+                school_id: str | None = None) -> datetime | None:
+    """When the period locked for the whole school: the first school-wide lock event (of this
+    school, or of every school), else the schedule's lock date (at 00:00, as
+    schedule.lock_state reads it)."""
+    events = schedule.events(data_dir, school_year, period, school_id)
     locks = events[(events["action"] == "lock") & (events["scope"] == "school")]
     if len(locks):
         return pd.Timestamp(locks["at"].min()).to_pydatetime()
@@ -169,14 +171,16 @@ def lock_moment(data_dir: Path | str, school_year: str, period: str) -> datetime
     return datetime.combine(window[2], datetime.min.time()) if window else None
 
 
-def locked_periods(data_dir: Path | str, latest: snapshots.SnapshotInfo) -> list[LockedPeriod]:
-    """The periods of the latest snapshot's year that were locked by its time."""
+def locked_periods(data_dir: Path | str, latest: snapshots.SnapshotInfo,
+                   school_id: str | None = None) -> list[LockedPeriod]:
+    """The periods of the latest snapshot's year that were locked by its time (for a school:
+    by its own lock events or those of every school)."""
     snaps, _ = snapshots.list_snapshots(data_dir)
     same_year = [s for s in snaps if s.school_year == latest.school_year
                  and s.source == latest.source and s.taken_at <= latest.taken_at]
     out = []
     for period in rules.PERIODS:
-        moment = lock_moment(data_dir, latest.school_year, period)
+        moment = lock_moment(data_dir, latest.school_year, period, school_id)
         if moment is None or moment > latest.taken_at:
             continue
         before = [s for s in same_year if s.taken_at <= moment]
@@ -203,7 +207,7 @@ def changed_after_lock(data_dir: Path | str, latest: snapshots.SnapshotInfo, sch
     schedule, so it can be cached."""
     scope.check(school_id)
     frames = []
-    for lp in locked_periods(data_dir, latest):
+    for lp in locked_periods(data_dir, latest, school_id):
         if period and lp.period != period or lp.base is None:
             continue
         if lp.base.snapshot_id == latest.snapshot_id:

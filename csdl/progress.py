@@ -111,19 +111,21 @@ def _finishes(units: pd.DataFrame, hist: pd.DataFrame, now: datetime,
                   & (hist["taken_at"] >= now - timedelta(days=lookback_days))]
     first = (window.sort_values("taken_at").groupby(["class_id", "item_code"], sort=False)
              .first()[["taken_at", "entered"]])
+    # as dicts: a .loc per unit cost ~1 ms, a school has hundreds of units
+    first = dict(zip(first.index, zip(first["taken_at"], first["entered"])))
     has_now = set(zip(*[hist.loc[hist["taken_at"] == now, c] for c in ("class_id", "item_code")]))
     out: list[datetime | None] = []
     for class_id, item_code, expected, entered in zip(
             units["class_id"], units["item_code"], units["expected"], units["entered"]):
         key = (class_id, item_code)
-        if key not in has_now or key not in first.index:
+        if key not in has_now or key not in first:
             out.append(None)
             continue
         remaining = int(expected) - int(entered)
         if remaining <= 0:
             out.append(now)
             continue
-        then, entered_then = first.loc[key]
+        then, entered_then = first[key]
         rate = (int(entered) - int(entered_then)) / ((now - then).total_seconds() / 86400)
         out.append(datetime.max if rate <= 0 else now + timedelta(days=remaining / rate))
     return out
@@ -232,19 +234,28 @@ def compute(data_dir: Path | str, snapshot: snapshots.SnapshotInfo, school_id: s
     finally:
         con.close()
     hist = history(data_dir, school_id, period, snapshot)
+    found_windows: dict[int | None, tuple | None] = {}
     windows: dict[int | None, Window | None] = {}
     locks: dict[tuple[int, str], bool] = {}
+    period_events: list = []  # read from app.db once, not once per class
 
     def window_for(grade: int | None) -> Window | None:
         if grade not in windows:
-            found = schedule.window_for(data_dir, snapshot.school_year, period, grade)
+            found = found_windows[grade] = schedule.window_for(
+                data_dir, snapshot.school_year, period, grade)
             windows[grade] = Window(*found) if found else None
         return windows[grade]
 
     def locked(grade: int, class_id: str) -> bool:
+        # schedule.lock_state's rule (schedule.decide) on the events and window read once
         if (grade, class_id) not in locks:
-            locks[(grade, class_id)] = schedule.lock_state(
-                data_dir, snapshot.school_year, period, grade, class_id, snapshot.taken_at).locked
+            if not period_events:
+                period_events.append(schedule.events(data_dir, snapshot.school_year, period,
+                                                     school_id))
+            window_for(grade)
+            locks[(grade, class_id)] = schedule.decide(
+                period_events[0], found_windows[grade], grade, class_id,
+                snapshot.taken_at).locked
         return locks[(grade, class_id)]
 
     order = {code: i for i, code in enumerate(rules.UNIT_ORDER)}

@@ -22,6 +22,7 @@ import python_calamine
 import xlsxwriter
 
 from . import records, rules
+from . import scope as schools_scope  # `scope` here is a lock's scope (school/grade/class)
 from .i18n import fmt_date, t
 from .problems import ImportRefused, Problem, column_letter
 from .text import fold, nfc
@@ -65,7 +66,8 @@ CREATE TABLE IF NOT EXISTS lock_event (
     at TEXT NOT NULL,         -- when it was locked or unlocked
     reason TEXT,
     recorded_by TEXT,
-    recorded_at TEXT NOT NULL
+    recorded_at TEXT NOT NULL,
+    school_id TEXT            -- whose lock; NULL: every school (events from before schools)
 );
 CREATE INDEX IF NOT EXISTS lock_event_when ON lock_event (school_year, period, at);
 """
@@ -118,6 +120,8 @@ def _connect(data_dir: Path | str) -> Iterator[sqlite3.Connection]:
     """One short transaction on app.db, with this module's tables in place."""
     with records.connect(data_dir) as con:
         con.executescript(_SCHEMA)
+        if "school_id" not in {r[1] for r in con.execute("PRAGMA table_info(lock_event)")}:
+            con.execute("ALTER TABLE lock_event ADD COLUMN school_id TEXT")
         yield con
 
 
@@ -494,13 +498,16 @@ def import_excel(data_dir: Path | str, content: bytes, actor: str | None,
 def record_event(data_dir: Path | str, school_year: str, period: str, action: str, scope: str,
                  scope_value: str | int | None, at: datetime, reason: str | None,
                  actor: str | None, *, recorded_by: str | None = None,
-                 recorded_at: datetime | None = None) -> int:
+                 recorded_at: datetime | None = None, school_id: str | None = None) -> int:
     """Record that a scope was locked or unlocked at `at`; returns the event id.
 
     An unlock needs a reason (a change after a lock is made only with the principal's
     consent); a grade or class scope needs its grade or class_id. `recorded_by` is whose act
-    it was when someone else enters it (the demo); it defaults to `actor`.
+    it was when someone else enters it (the demo); it defaults to `actor`. `school_id` is the
+    school whose book it locks (None: every school of the installation).
     """
+    if school_id is not None:
+        schools_scope.check(school_id)
     def refuse(key: str, field: str, **params: object) -> ScheduleError:
         return ScheduleError(key, field=field, period=period, **params)
 
@@ -531,23 +538,36 @@ def record_event(data_dir: Path | str, school_year: str, period: str, action: st
     with _connect(data_dir) as con:
         event_id = con.execute(
             "INSERT INTO lock_event (school_year, period, action, scope, scope_value, at, reason, "
-            "recorded_by, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "recorded_by, recorded_at, school_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (school_year, period, action, scope, value, _stamp(at), reason, recorded_by,
-             _stamp(recorded_at or now_local()))).lastrowid
-    records.audit(data_dir, actor, "lock_event", id=event_id, school_year=school_year,
+             _stamp(recorded_at or now_local()), school_id)).lastrowid
+    records.audit(data_dir, actor, "lock_event", id=event_id, school_id=school_id,
+                  school_year=school_year,
                   period=period, event=action, scope=scope, scope_value=value, at=_stamp(at),
                   reason=reason, recorded_by=recorded_by)
     return int(event_id)
 
 
 _EVENT_COLUMNS = ["id", "school_year", "period", "action", "scope", "scope_value", "at",
-                  "reason", "recorded_by", "recorded_at"]
+                  "reason", "recorded_by", "recorded_at", "school_id"]
 
 
-def events(data_dir: Path | str, school_year: str, period: str | None = None) -> pd.DataFrame:
-    """The school year's lock events (of one period, if given), oldest first; times as datetime."""
+def events(data_dir: Path | str, school_year: str, period: str | None = None,
+           school_id: str | None = None) -> pd.DataFrame:
+    """The school year's lock events (of one period, if given), oldest first; times as datetime.
+    With `school_id`, that school's events and those of every school; without, all the events
+    of the caller's schools (scope.py)."""
     sql = f"SELECT {', '.join(_EVENT_COLUMNS)} FROM lock_event WHERE school_year = ?"
     params: list[object] = [school_year]
+    allowed = schools_scope.current()
+    if school_id is not None:
+        schools_scope.check(school_id)
+        sql += " AND (school_id IS NULL OR school_id = ?)"
+        params.append(school_id)
+    elif allowed is not None:
+        ids = sorted(allowed)
+        sql += f" AND (school_id IS NULL OR school_id IN ({', '.join('?' * len(ids)) or 'NULL'}))"
+        params += ids
     if period is not None:
         sql += " AND period = ?"
         params.append(period)
@@ -584,17 +604,18 @@ def decide(period_events: pd.DataFrame, window: tuple[date, date, date] | None,
 
 
 def lock_state(data_dir: Path | str, school_year: str, period: str, grade: int | None,
-               class_id: str | None, at: datetime) -> LockState:
-    """Is this class's grade book locked for the period at `at`; since when, by whom, why."""
-    return decide(events(data_dir, school_year, period),
+               class_id: str | None, at: datetime, school_id: str | None = None) -> LockState:
+    """Is this class's grade book locked for the period at `at`; since when, by whom, why.
+    With `school_id`, only that school's events (and those of every school) count."""
+    return decide(events(data_dir, school_year, period, school_id),
                   window_for(data_dir, school_year, period, grade), grade, class_id, at)
 
 
 def lock_states(data_dir: Path | str, school_year: str, classes: pd.DataFrame,
-                at: datetime) -> pd.DataFrame:
+                at: datetime, school_id: str | None = None) -> pd.DataFrame:
     """lock_state for every period × class of `classes` (class_id, grade, …), reading app.db
     once: columns period, the columns of `classes`, locked, since, by, reason, source."""
-    all_events = events(data_dir, school_year)
+    all_events = events(data_dir, school_year, school_id=school_id)
     schedule = windows(data_dir, school_year)
     out = []
     for period in rules.PERIODS:

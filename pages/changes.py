@@ -48,7 +48,7 @@ tab_after, tab_requests, tab_compare = st.tabs(
     [ui.tr("changes.tab_after"), ui.tr("changes.tab_requests"), ui.tr("changes.tab_compare")])
 
 with tab_after:
-    locked = changes.locked_periods(data_dir, snapshot)
+    locked = changes.locked_periods(data_dir, snapshot, school.school_id)
     if not locked:
         st.info(ui.tr("changes.none_locked"))
     else:

@@ -50,6 +50,11 @@ if school is not None:
 else:
     classes = pd.DataFrame(columns=["class_id", "class_name", "grade"])
 class_names = dict(zip(classes["class_id"], classes["class_name"]))
+# Lock events belong to the school shown; events of every school (recorded before schools
+# were bound) still apply. Without a school of its own (several schools) nothing is recorded.
+school_id = school.school_id if school is not None else None
+if school_id is None and ui.several_schools():
+    can_edit = False
 
 now = now_local()
 this_year = rules.school_year_of(now)
@@ -138,7 +143,7 @@ with tab_schedule:
                 done(ui.tr("schedule.imported", count=fmt_number(count, lang), year=year))
 
 with tab_events:
-    recorded = schedule.events(data_dir, year)
+    recorded = schedule.events(data_dir, year, school_id=school_id)
     if recorded.empty:
         st.info(ui.tr("schedule.no_events", year=year))
     else:
@@ -178,7 +183,8 @@ with tab_events:
             if st.form_submit_button(ui.tr("schedule.record"), type="primary"):
                 try:
                     schedule.record_event(data_dir, year, period, action, scope, scope_value,
-                                          datetime.combine(day, moment), reason, actor)
+                                          datetime.combine(day, moment), reason, actor,
+                                          school_id=school_id)
                 except schedule.ScheduleError as exc:
                     st.error(exc.message(lang))
                 else:
@@ -212,7 +218,7 @@ with tab_state:
     else:
         if snapshot.school_year != year:
             st.warning(ui.tr("schedule.classes_other_year", year=snapshot.school_year))
-        states = schedule.lock_states(data_dir, year, classes, at)
+        states = schedule.lock_states(data_dir, year, classes, at, school_id)
         cols = st.columns(len(rules.PERIODS))
         for col, period in zip(cols, rules.PERIODS):
             of_period = states[states["period"] == period]

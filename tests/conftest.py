@@ -61,3 +61,34 @@ def run_query(data_dir, info, name, **params):
         return queries.run(con, name, **params)
     finally:
         con.close()
+
+
+def add_account(data_dir, username: str, role: str, school_id: str | None) -> None:
+    """An account in users.yaml without bcrypt's cost (page tests sign in through session
+    state; the page reads the account's school from users.yaml, never from the session)."""
+    from csdl import auth
+
+    config = auth.load_config(data_dir)
+    config["credentials"]["usernames"][username] = {
+        "name": "Người thử", "password": "not-a-hash", "roles": [role], "disabled": False,
+        "demo": False, **({"school_id": school_id} if school_id else {})}
+    auth._write_config(data_dir, config)
+
+
+def bind_session(at) -> None:
+    """Give the AppTest session's user an account in $CSDL_DATA_DIR: of school S1 when the
+    latest snapshot holds it (the two-school fixture), else without a school (one school)."""
+    from csdl import config, queries
+
+    data_dir = config.data_dir()
+    latest = snapshots.latest_snapshot(data_dir)
+    school = None
+    if latest is not None:
+        con = queries.prepare(snapshots.connect(data_dir, latest.snapshot_id))
+        try:
+            school = "S1" if "S1" in set(queries.run(con, "school_ids")["school_id"]) else None
+        finally:
+            con.close()
+    role = at.session_state["roles"][0]
+    add_account(data_dir, at.session_state["username"], role,
+                None if role == "district" else school)

@@ -5,6 +5,7 @@ from streamlit.testing.v1 import AppTest
 from csdl import access
 from csdl.access import ROLES
 from csdl.config import REPO_ROOT as ROOT
+from tests.conftest import add_account
 
 ALLOWED = [(p.key, r) for p in access.PAGES for r in ROLES if r in p.roles]
 REFUSED = [(p.key, r) for p in access.PAGES for r in ROLES if r not in p.roles]
@@ -15,17 +16,6 @@ def data_env(small_snapshot, monkeypatch):
     data_dir, _ = small_snapshot
     monkeypatch.setenv("CSDL_DATA_DIR", str(data_dir))
     return data_dir
-
-
-def add_account(data_dir, username: str, role: str, school_id: str | None) -> None:
-    """An account in users.yaml without bcrypt's cost (the tests sign in through session state)."""
-    from csdl import auth
-
-    config = auth.load_config(data_dir)
-    config["credentials"]["usernames"][username] = {
-        "name": "Người thử", "password": "not-a-hash", "roles": [role], "disabled": False,
-        "demo": False, **({"school_id": school_id} if school_id else {})}
-    auth._write_config(data_dir, config)
 
 
 def signed_in(script: str, role: str | None, school: str | None = "S1",

@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from csdl import charts, facilities, i18n, settings, snapshots
 from csdl.config import REPO_ROOT
-from tests.conftest import run_query
+from tests.conftest import run_query, bind_session
 
 # room_id, site, room_type, construction, area, condition
 ROOMS = [
@@ -263,6 +263,7 @@ def page(data_dir, monkeypatch, role="principal", lang="vi") -> AppTest:
     at.session_state["authentication_status"] = True
     at.session_state["username"] = "test"
     at.session_state["roles"] = [role]
+    bind_session(at)  # the account and its school, in users.yaml
     at.session_state["lang"] = lang
     at.query_params["school"] = "S1"
     return at.run()

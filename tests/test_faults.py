@@ -21,6 +21,7 @@ from csdl.config import REPO_ROOT
 from csdl.i18n import t
 from csdl.samples import write_sector_files
 from tests.readers_fixtures import SCHOOL_ID, SCHOOL_NAME, SCHOOL_YEAR, contract_tables
+from tests.conftest import bind_session
 
 BASE_TIME = "2027-01-05T17:00"
 BASE_SHOWN = "05/01/2027 17:00"  # how the overview states the base snapshot's time
@@ -58,6 +59,7 @@ def page(script: str, data: Path, monkeypatch, role: str = "principal") -> AppTe
     at.session_state["username"] = f"test_{role}"
     at.session_state["name"] = "Người thử"
     at.session_state["roles"] = [role]
+    bind_session(at)  # the account and its school, in users.yaml
     at.run()
     return at.switch_page(script).run()
 

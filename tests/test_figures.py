@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from csdl import figures, i18n, snapshots
 from csdl.config import REPO_ROOT
+from tests.conftest import bind_session
 
 BEFORE_AT, NOW_AT = datetime(2026, 10, 2, 17), datetime(2027, 1, 8, 17)
 STUDENT_COLUMNS = ["school_id", "student_id", "class_id", "gender", "ethnicity", "disability",
@@ -282,6 +283,7 @@ def page(data_dir, monkeypatch, role="principal", lang="vi", **params) -> AppTes
     at.session_state["authentication_status"] = True
     at.session_state["username"] = "test"
     at.session_state["roles"] = [role]
+    bind_session(at)  # the account and its school, in users.yaml
     at.session_state["lang"] = lang
     at.query_params["school"] = "S1"
     for key, value in params.items():

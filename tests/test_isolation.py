@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 from csdl import access, changes, cli, district, figures, printing, quality, queries, scope, \
     snapshots
 from csdl.config import REPO_ROOT as ROOT
-from tests.conftest import run_query, small_school_tables
+from tests.conftest import add_account, run_query, small_school_tables
 from tests.test_app import signed_in, texts
 
 YEAR = "2026-2027"
@@ -197,8 +197,6 @@ def test_ui_choke_points_refuse_another_school(two_schools):
                 st.write(f"served {name}")
         st.write("own " + str(len(ui.query(snap, "staff_list", school_id="S1"))))
 
-    from tests.test_app import add_account
-
     for user, role, school in (("s1", "principal", "S1"), ("phong", "district", None)):
         add_account(data_dir, user, role, school)
         at = AppTest.from_function(script, default_timeout=30)
@@ -354,3 +352,24 @@ def test_unbound_account_sees_no_school_data_with_several_schools(two_schools):
     assert not at.exception, at.exception
     assert any("chưa gắn với trường nào" in w.value for w in at.warning)
     assert leaks(at) == [] and "Trường Tiểu học Thử" not in texts(at)
+
+
+def test_lock_events_belong_to_their_school(two_schools):
+    from csdl import schedule
+
+    data_dir, _, after, _ = two_schools
+    at = datetime(2027, 1, 7, 9, 0)
+    schedule.record_event(data_dir, YEAR, "GK1", "lock", "school", None, at, None, "s1_admin",
+                          school_id="S1")
+    schedule.record_event(data_dir, YEAR, "GK2", "lock", "school", None, at, None, "old")  # every school
+    assert changes.lock_moment(data_dir, YEAR, "GK1", "S1") == at
+    assert changes.lock_moment(data_dir, YEAR, "GK1", "S2") is None
+    assert changes.lock_moment(data_dir, YEAR, "GK2", "S2") == at
+    assert set(schedule.events(data_dir, YEAR, school_id="S2")["period"]) == {"GK2"}
+    with scope.restricted(["S2"]):
+        assert "s1_admin" not in set(schedule.events(data_dir, YEAR)["recorded_by"])
+        with pytest.raises(scope.ScopeError):
+            schedule.record_event(data_dir, YEAR, "GK1", "unlock", "school", None, at, "x", "y",
+                                  school_id="S1")
+    assert not schedule.lock_state(data_dir, YEAR, "GK1", 1, "ZZL21", after.taken_at, "S2").locked
+    assert schedule.lock_state(data_dir, YEAR, "GK1", 1, "L1A", after.taken_at, "S1").locked

@@ -16,6 +16,7 @@ from csdl.config import REPO_ROOT
 from csdl.problems import ImportRefused
 from csdl.samples import write_sector_files
 from tests.readers_fixtures import SCHOOL_ID, SCHOOL_NAME, SCHOOL_YEAR, contract_tables
+from tests.conftest import bind_session
 
 T1 = datetime(2027, 1, 8, 17, 0)
 T2 = datetime(2027, 1, 12, 17, 0)
@@ -403,6 +404,7 @@ def test_page_creates_a_print_and_checks_it_by_code(small_snapshot, monkeypatch)
     at.session_state["username"] = "qt"
     at.session_state["name"] = "Quản trị"
     at.session_state["roles"] = ["admin"]
+    bind_session(at)  # the account and its school, in users.yaml
     at.query_params["period"] = "CK1"
     at.run()
     assert not at.exception, at.exception

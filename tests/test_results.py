@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from csdl import charts, results, rules, snapshots
 from csdl.config import REPO_ROOT
-from tests.conftest import run_query
+from tests.conftest import run_query, bind_session
 
 SUBJECT_COLUMNS = ["school_id", "student_id", "period", "subject_code", "level", "score"]
 TRAIT_COLUMNS = ["school_id", "student_id", "period", "trait_code", "level"]
@@ -260,6 +260,7 @@ def page(data_dir, monkeypatch, role="principal", **params) -> AppTest:
     at.session_state["authentication_status"] = True
     at.session_state["username"] = "test"
     at.session_state["roles"] = [role]
+    bind_session(at)  # the account and its school, in users.yaml
     for key, value in params.items():
         at.query_params[key] = value
     return at.run()

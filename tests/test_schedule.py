@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 from csdl import demo, i18n, records, schedule
 from csdl.config import REPO_ROOT
 from csdl.problems import ImportRefused
+from tests.conftest import bind_session
 
 YEAR = "2026-2027"
 GK1 = (date(2026, 10, 26), date(2026, 11, 7), date(2026, 11, 10))
@@ -391,6 +392,7 @@ def page(data_dir, monkeypatch, role: str) -> AppTest:
     at.session_state["username"] = f"test_{role}"
     at.session_state["name"] = "Người thử"
     at.session_state["roles"] = [role]
+    bind_session(at)  # the account and its school, in users.yaml
     return at.run()
 
 

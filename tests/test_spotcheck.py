@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 from csdl import changes, cli, demo, records, schedule, snapshots, spotcheck
 from csdl.config import REPO_ROOT
 from csdl.spotcheck import Scope, SpotError
-from tests.conftest import small_school_tables
+from tests.conftest import small_school_tables, bind_session
 
 KEY = ["student_id", "item_code", "field"]
 
@@ -450,6 +450,7 @@ def test_page_creates_a_check_as_vice_principal(small_snapshot, monkeypatch):
     at.session_state["username"] = "phohieutruong"
     at.session_state["name"] = "Phó hiệu trưởng"
     at.session_state["roles"] = ["vice_principal"]
+    bind_session(at)  # the account and its school, in users.yaml
     at.query_params["school"] = "S1"
     at.run()
     assert not at.exception, at.exception

@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 from csdl import accounts, i18n, records, rules, snapshots, staffing
 from csdl.config import REPO_ROOT
 from csdl.problems import ImportRefused
-from tests.conftest import run_query
+from tests.conftest import run_query, bind_session
 
 TAKEN_AT = datetime(2027, 1, 8, 17, 0)
 STAFF_COLUMNS = ["staff_id", "full_name", "birth_date", "gender", "position_group", "job_position",
@@ -434,6 +434,7 @@ def page(data_dir, monkeypatch, role="principal", lang="vi", **params) -> AppTes
     at.session_state["username"] = "test"
     at.session_state["name"] = "Người thử"
     at.session_state["roles"] = [role]
+    bind_session(at)  # the account and its school, in users.yaml
     at.session_state["lang"] = lang
     for key, value in params.items():
         at.query_params[key] = value

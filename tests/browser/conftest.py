@@ -20,7 +20,8 @@ CHROMIUM = os.environ.get("CSDL_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 PASSWORDS = {"principal": "hieu-truong-pw", "vice_principal": "pho-hieu-truong-pw",
-             "admin": "quan-tri-pw-123", "viewer": "trinh-chieu-pw"}
+             "admin": "quan-tri-pw-123", "viewer": "trinh-chieu-pw",
+             "district": "phong-giao-duc-pw"}
 
 pytestmark = pytest.mark.browser
 
@@ -65,14 +66,15 @@ class Server:
 
 
 def make_data(target: Path) -> Path:
-    """The small fixture school plus one account per role."""
+    """The small fixture school plus one account per role (school roles belong to S1)."""
     from tests.conftest import small_school_tables
 
     target.mkdir(parents=True, exist_ok=True)
     snapshots.write_snapshot(target, small_school_tables(), school_year="2026-2027",
                              taken_at=datetime(2027, 1, 8, 17, 0), source="import")
     for role, password in PASSWORDS.items():
-        auth.add_user(target, f"u_{role}", role, f"Người dùng {role}", password, "test")
+        auth.add_user(target, f"u_{role}", role, f"Người dùng {role}", password, "test",
+                      school_id=None if role == "district" else "S1")
     return target
 
 

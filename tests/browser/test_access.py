@@ -130,3 +130,17 @@ def test_five_wrong_passwords_lock_the_username(page, server):
     sign_in(page, server.url, "u_vice_principal", PASSWORDS["vice_principal"])
     expect(page.get_by_text("Tài khoản tạm khóa")).to_be_visible()
     assert SCHOOL not in page.locator("body").inner_text()
+
+
+def test_school_account_deep_link_to_another_school_shows_its_own(page, server):
+    # ?school=S2 in the URL is ignored for an account of S1; the district account follows it.
+    signed_in(page, server.url, "u_principal", PASSWORDS["principal"], path="overview?school=S2")
+    page.goto(f"{server.url}/overview?school=S2")
+    settled(page)
+    expect(page.get_by_text(SCHOOL).first).to_be_visible()
+    assert "Trường khác" not in page.locator("body").inner_text()
+    page.get_by_role("button", name=t("auth.sign_out")).click()
+    signed_in(page, server.url, "u_district", PASSWORDS["district"])
+    page.goto(f"{server.url}/overview?school=S2")
+    settled(page)
+    expect(page.get_by_text("Trường khác").first).to_be_visible()
