@@ -62,6 +62,8 @@ IMPORT_TARGET_S = 10.0  # school scale, as before
 RATIO_TARGET = 5.0  # DuckDB at least 5× faster than pandas at district scale
 RATIO_SCALE = "district"
 NOTES_HEADING = "## Notes"
+WORKER_MEMORY_GB = 10  # address-space limit of each measuring process
+REPLICATE = False  # --replicate: the province from the district's schools (see replicate_province)
 
 KEY_QUERIES = [
     ("progress_units", {}), ("completion_by_grade", {}), ("class_summary", {"class": True}),
@@ -325,10 +327,78 @@ def run_worker(kind: str, data_dir: Path, *extra: str) -> dict:
 # Data, the run, the report
 # --------------------------------------------------------------------------------------------
 
+# The province built from the district when the 500-school demo cannot be generated in time:
+# these snapshots of data-60 (the previous year's last, the eve of the GK1 lock = the base of
+# the changes, one inside the projection's 7 days, the latest), every school copied under a new
+# id until there are 500 (DEMO01 … DEMO60 keep theirs, so DEMO01 is still the measured school).
+REPLICA_SNAPSHOTS = ("20260605", "20261109", "20270103", "20270108")
+
+
+def replicate_province(src: Path, dst: Path, schools: int) -> None:
+    import duckdb
+
+    from csdl import snapshots
+
+    snaps, _ = snapshots.list_snapshots(src)
+    chosen = [s for s in snaps if s.snapshot_id[:8] in REPLICA_SNAPSHOTS]
+    dst.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=OUT) as tmp:
+        for info in chosen:
+            con = duckdb.connect(str(info.path), read_only=True)
+            ids = [r[0] for r in con.execute("SELECT school_id FROM school ORDER BY 1").fetchall()]
+            mapping = [(ids[i % len(ids)], ids[i] if i < len(ids) else
+                        f"{ids[i % len(ids)]}-{i // len(ids) + 1}", i // len(ids) + 1)
+                       for i in range(schools)]
+            con.execute("CREATE TEMP TABLE m(src VARCHAR, new VARCHAR, copy INTEGER)")
+            con.executemany("INSERT INTO m VALUES (?, ?, ?)", mapping)
+            tables = {}
+            new_id = snapshots.new_snapshot_id(info.taken_at)
+            # progress_summary is copied too (its snapshot_id renamed): computing it afresh for
+            # 500 schools took more than 14 GB in write_snapshot (see bench/RESULTS.md notes).
+            for table in [*snapshots.table_columns(), *snapshots.DERIVED_TABLES]:
+                if table in snapshots.CATALOGUE_TABLES or table in ("snapshot", "snapshot_file"):
+                    continue
+                cols = [r[0] for r in con.execute(
+                    "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
+                    "ORDER BY ordinal_position", [table]).fetchall()]
+                select = []
+                for c in cols:
+                    if c == "school_id":
+                        select.append("m.new AS school_id")
+                    elif c == "snapshot_id":
+                        select.append(f"'{new_id}' AS snapshot_id")
+                    elif table == "school" and c == "name":
+                        select.append("CASE WHEN m.copy = 1 THEN t.name "
+                                      "ELSE t.name || ' ' || m.copy END AS name")
+                    else:
+                        select.append(f't."{c}"')
+                out = Path(tmp) / f"{info.snapshot_id}-{table}.parquet"
+                con.execute(f'COPY (SELECT {", ".join(select)} FROM "{table}" t '
+                            f"JOIN m ON t.school_id = m.src ORDER BY m.new) TO '{out}' "
+                            "(FORMAT parquet)")
+                tables[table] = [out]
+            con.close()
+            snapshots.write_snapshot(dst, tables, school_year=info.school_year,
+                                     taken_at=info.taken_at, source="demo", created_by="bench",
+                                     snapshot_id=new_id,
+                                     note=f"Bench: {schools} schools copied from {info.snapshot_id}")
+            print(f"  province snapshot {info.taken_at} written", flush=True)
+
+
 def ensure_data(schools: int) -> tuple[Path, float | None]:
     """The scale's demo folder, generated once; returns (folder, generation seconds if known)."""
     data_dir = OUT / f"data-{schools}"
     marker = data_dir / ".complete"
+    if not marker.exists() and schools > SCALES["district"] and REPLICATE:
+        replica = OUT / f"data-{schools}-replica"
+        if not (replica / ".complete").exists():
+            print(f"building {schools} schools from the district's in {replica} …", flush=True)
+            shutil.rmtree(replica, ignore_errors=True)
+            district, _ = ensure_data(SCALES["district"])
+            start = time.perf_counter()
+            replicate_province(district, replica, schools)
+            (replica / ".complete").write_text(f"{time.perf_counter() - start:.1f}\n")
+        data_dir, marker = replica, replica / ".complete"
     if not marker.exists():
         print(f"generating the demo with {schools} schools in {data_dir} …", flush=True)
         start = time.perf_counter()
@@ -374,7 +444,7 @@ def bench_scale(scale: str) -> dict:
     schools = SCALES[scale]
     data_dir, demo_s = ensure_data(schools)
     samples_dir, _ = ensure_data(1)
-    result: dict = {"schools": schools, "demo_generation_s": demo_s,
+    result: dict = {"schools": schools, "demo_generation_s": demo_s, "data": data_dir.name,
                     "measured_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M"),
                     "load_before": os.getloadavg()}
     size = sum(f.stat().st_size for f in (data_dir / "snapshots").glob("*.duckdb"))
@@ -526,12 +596,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--samples")
     ap.add_argument("--path")
     ap.add_argument("--schools", type=int)
+    ap.add_argument("--replicate", action="store_true",
+                    help="build the province from copies of the district's schools instead of "
+                         "generating 500 demo schools (much faster)")
     ap.add_argument("--keep-other-scales", action="store_true",
                     help="keep the last run's figures for the scales not measured now")
     args = ap.parse_args(argv)
     OUT.mkdir(exist_ok=True)
     if args.worker:
         data_dir = Path(args.data)
+        if args.worker != "demo":
+            # The machine is shared: a measurement that needs more than this fails (and says so)
+            # instead of pushing everyone else's processes out of memory.
+            import resource
+            limit = WORKER_MEMORY_GB * 2**30
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
         if args.worker == "demo":  # the demo generator may start worker processes (spawn)
             from csdl import demo
             demo.make_demo(data_dir, schools=args.schools, write_samples=args.schools == 1)
@@ -547,6 +626,8 @@ def main(argv: list[str] | None = None) -> int:
         Path(args.result).write_text(json.dumps(res, indent=2, ensure_ascii=False))
         return 0
 
+    global REPLICATE
+    REPLICATE = args.replicate or os.environ.get("REPLICATE") == "1"
     scales = [s.strip() for s in args.scales.split(",") if s.strip()]
     unknown = [s for s in scales if s not in SCALES]
     if unknown:
