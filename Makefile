@@ -44,10 +44,11 @@ chromium:
 
 # Speed and memory at three scales: school (1), district (60), province (500 schools); writes
 # bench/RESULTS.md and bench/out/results.json, exits 1 when a target is missed. Demo data is
-# generated once into bench/out/data-<N>/. A quicker run: `make bench SCALES=school,district`.
+# generated once into bench/out/data-<N>/. A quicker run: `make bench SCALES=school,district`;
+# REPLICATE=1 builds the province from copies of the district's schools (minutes, not hours).
 SCALES ?= school,district,province
 bench: $(VENV)/.dev-deps
-	$(BIN)/python bench/bench.py --scales $(SCALES)
+	$(BIN)/python bench/bench.py --scales $(SCALES) $(if $(filter 1,$(REPLICATE)),--replicate)
 
 # 20 browser sessions on the demo school for 2 minutes: p50 / p95 page times, errors
 # (loadtest/out/results.json). Slow and machine-dependent, so not part of `make test`.
