@@ -28,7 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -180,36 +180,44 @@ def parse_slides(text: str | Sequence[str] | None) -> list[str]:
 
 def gather(data_dir: Path | str, snapshot: snapshots.SnapshotInfo, school_id: str, period: str,
            slides: Sequence[str] = SLIDES, lang: str = "vi",
-           units: pd.DataFrame | None = None) -> Sources:
+           units: pd.DataFrame | None = None,
+           query: Callable[..., pd.DataFrame] | None = None) -> Sources:
     """Read what the chosen slides need from the snapshot and app.db. `units` may be passed
-    in when the caller already holds progress.compute's result (the page caches it)."""
+    in when the caller already holds progress.compute's result (the page caches it), and
+    `query(name, **params)` when it holds a cached runner of named questions (ui.query): then
+    the snapshot is not opened on every run of the page."""
     from . import quality, schedule
     from .settings import SettingsError
 
     if units is None:
         units = progress.compute(data_dir, snapshot, school_id, period)
     found = schedule.window_for(data_dir, snapshot.school_year, period, None)
-    con = queries.prepare(snapshots.connect(data_dir, snapshot.snapshot_id))
+    con = None
+    if query is None:
+        con = queries.prepare(snapshots.connect(data_dir, snapshot.snapshot_id))
+
+        def query(name: str, **params: object) -> pd.DataFrame:
+            return queries.run(con, name, **params)
     try:
-        schools = queries.run(con, "schools", school_ids=[school_id])
+        schools = query("schools", school_ids=[school_id])
         name = schools.loc[schools["school_id"] == school_id, "name"]
         src = Sources(
             school_id=school_id, school_name=str(name.iloc[0]) if len(name) else school_id,
             period=period, snapshot=snapshot, units=units,
             school_window=progress.Window(*found) if found else None,
-            grades=queries.run(con, "completion_by_grade", school_id=school_id, period=period),
-            classes=queries.run(con, "classes", school_id=school_id))
+            grades=query("completion_by_grade", school_id=school_id, period=period),
+            classes=query("classes", school_id=school_id))
         if "results" in slides:
-            src.levels = queries.run(con, "results_subject_levels", school_id=school_id,
-                                     period=period)
+            src.levels = query("results_subject_levels", school_id=school_id, period=period)
         if "year_end" in slides:
-            src.year = queries.run(con, "results_classification", school_id=school_id)
+            src.year = query("results_classification", school_id=school_id)
         if "staff" in slides:
-            src.staff = queries.run(con, "deck_staff", school_id=school_id)
+            src.staff = query("deck_staff", school_id=school_id)
         if "facilities" in slides:
-            src.rooms = queries.run(con, "deck_rooms", school_id=school_id)
+            src.rooms = query("deck_rooms", school_id=school_id)
     finally:
-        con.close()
+        if con is not None:
+            con.close()
     if "quality" in slides:
         try:
             src.quality = quality.summary(

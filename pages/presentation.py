@@ -102,7 +102,8 @@ if not projector:
         ui.show_data_age(snapshot)
 
 units = ui.progress_units(snapshot, school_id, period)
-sources = deck.gather(ui.data_dir(), snapshot, school_id, period, chosen, lang, units=units)
+sources = deck.gather(ui.data_dir(), snapshot, school_id, period, chosen, lang, units=units,
+                      query=lambda name, **params: ui.query(snapshot, name, **params))
 shown_deck = deck.build(sources, chosen, lang)
 slides = shown_deck.slides
 total = len(slides)
