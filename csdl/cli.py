@@ -48,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=2026)
     p.add_argument("--as-of", type=date.fromisoformat)
     p.add_argument("--schools", type=int, default=1)
+    p.add_argument("--snapshots", choices=("full", "short", "latest"),
+                   help="which snapshots: full (default for one school), short (about eight, "
+                        "the default for several), latest (only --as-of, for a benchmark)")
     _add_common(p)
 
     p = sub.add_parser("snapshots", help="list the snapshots")
@@ -212,17 +215,27 @@ def print_summary(data_dir: Path, snapshot_id: str, school_id: str, lang: str) -
 def cmd_demo(args: argparse.Namespace, data_dir: Path) -> int:
     from . import changes, demo, printing, schedule, spotcheck
 
-    infos = demo.make_demo(data_dir, seed=args.seed, as_of=args.as_of, schools=args.schools)
+    infos = demo.make_demo(data_dir, seed=args.seed, as_of=args.as_of, schools=args.schools,
+                           series=args.snapshots)
     auth.ensure_demo_users(data_dir)
     schedule.store_demo_schedule(data_dir)
-    changes.store_demo_requests(data_dir)
-    printing.store_demo_prints(data_dir)
+    if len(infos) > 1:  # requests and prints compare a snapshot after the GK1 lock with one before
+        changes.store_demo_requests(data_dir)
+        printing.store_demo_prints(data_dir)
     spotcheck.store_demo_checks(data_dir)
     print(t("cli.demo_done", args.lang, count=len(infos), folder=data_dir))
     last = infos[-1]
-    for school_id in demo.school_ids(args.schools):
+    school_ids = demo.school_ids(args.schools)
+    for school_id in school_ids[:DEMO_SUMMARIES]:
+        if len(school_ids) > 1:
+            print(school_id)
         print_summary(data_dir, last.snapshot_id, school_id, args.lang)
+    if len(school_ids) > DEMO_SUMMARIES:
+        print(f"… (+{len(school_ids) - DEMO_SUMMARIES}: {school_ids[DEMO_SUMMARIES]}…{school_ids[-1]})")
     return 0
+
+
+DEMO_SUMMARIES = 3  # schools whose summary the demo command prints
 
 
 def cmd_snapshots(args: argparse.Namespace, data_dir: Path) -> int:

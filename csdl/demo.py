@@ -18,12 +18,17 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import multiprocessing
+import os
+import tempfile
 import zlib
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Sequence
 
+import duckdb
 import numpy as np
 import pandas as pd
 
@@ -68,6 +73,10 @@ AWARD_EXCELLENT = "Học sinh Xuất sắc"
 AWARD_EXEMPLARY = "Học sinh Tiêu biểu"
 OPTIONAL_SUBJECTS = ("NGOAINGU", "TIENGDT")
 PLANTED_DISAGREEMENTS = 2  # recorded classifications that disagree with the rule, 2025-2026
+# Unit starts are drawn as window × u**pace: a higher pace starts earlier. The first school keeps
+# 0.7; the others of a district draw theirs, so their progress differs.
+DEFAULT_PACE = 0.7
+PACE_RANGE = (0.35, 1.6)
 
 
 # --------------------------------------------------------------------------------------------
@@ -220,6 +229,7 @@ class DemoSchool:
     rooms: pd.DataFrame
     equipment: pd.DataFrame
     meta: dict = field(default_factory=dict)
+    _fixed: dict = field(default_factory=dict, repr=False)  # tables that never change
 
     def roster_at(self, taken_at: datetime) -> pd.DataFrame:
         """The student list as the sector database shows it at `taken_at`."""
@@ -235,13 +245,21 @@ class DemoSchool:
 
     def static_tables(self, taken_at: datetime) -> dict[str, pd.DataFrame]:
         """Every contract table but the results, with `school_id`."""
-        cols = snapshots.table_columns()
-        school = pd.DataFrame([(self.school_id, self.name, self.province)], columns=cols["school"])
+        if not self._fixed:
+            cols = snapshots.table_columns()
+            school = pd.DataFrame([(self.school_id, self.name, self.province)],
+                                  columns=cols["school"])
+            fixed = {"school": school, "class": self.classes, "staff": self.staff,
+                     "assignment": self.assignments, "room": self.rooms,
+                     "equipment": self.equipment}
+            self._fixed.update({name: _contract(name, df, self.school_id)
+                                for name, df in fixed.items()})
         roster = self.roster_at(taken_at)
-        student = roster.assign(birth_date=roster["birth_date"].dt.date)
-        out = {"school": school, "class": self.classes, "student": student, "staff": self.staff,
-               "assignment": self.assignments, "room": self.rooms, "equipment": self.equipment}
-        return {name: _contract(name, df, self.school_id) for name, df in out.items()}
+        student = _contract("student", roster.assign(birth_date=roster["birth_date"].dt.date),
+                            self.school_id)
+        out = {name: df.copy() for name, df in self._fixed.items()}
+        return {"school": out["school"], "class": out["class"], "student": student,
+                **{name: out[name] for name in ("staff", "assignment", "room", "equipment")}}
 
 
 def _contract(table: str, df: pd.DataFrame, school_id: str) -> pd.DataFrame:
@@ -254,20 +272,41 @@ def _school_code(school_id: str) -> int:
     return 1000 + zlib.crc32(school_id.encode()) % 9000
 
 
+def school_codes(school_ids: Sequence[str]) -> list[int]:
+    """Each school's four-digit code, distinct within the district: the hashed code, or the next
+    free one when an earlier school holds it (so student and staff ids never collide)."""
+    if len(school_ids) > 9000:
+        raise ValueError("the demo has four-digit school codes: at most 9,000 schools")
+    taken: set[int] = set()
+    codes = []
+    for school_id in school_ids:
+        code = _school_code(school_id)
+        while code in taken:
+            code = 1000 + (code - 1000 + 1) % 9000
+        taken.add(code)
+        codes.append(code)
+    return codes
+
+
 def _class_id(school_id: str, start_year: int, class_name: str) -> str:
     return f"{school_id}-{start_year % 100:02d}{(start_year + 1) % 100:02d}-{class_name}"
 
 
 def build_school(seed: int, school_id: str = "DEMO01",
-                 school_name: str = f"Trường Tiểu học Hoa Sen {SAMPLE_SUFFIX}") -> DemoSchool:
-    """The demo school in 2026-2027, deterministic from `seed`."""
+                 school_name: str = f"Trường Tiểu học Hoa Sen {SAMPLE_SUFFIX}",
+                 code: int | None = None, pace: float = DEFAULT_PACE) -> DemoSchool:
+    """The demo school in 2026-2027, deterministic from `seed`.
+
+    `code` prefixes student and staff ids (default: hashed from the id); `pace` is how late its
+    teachers start entering in each window (see `_time_entries`)."""
+    code = _school_code(school_id) if code is None else code
     start_year = rules.parse_school_year(DEMO_SCHOOL_YEAR)[0]
     sizes = _class_plan(_rng(seed, "classes"))
     classes = pd.DataFrame(
         [(g, name, size) for g, names in sizes.items() for name, size in names.items()],
         columns=["grade", "class_name", "size"])
     classes["class_id"] = [_class_id(school_id, start_year, n) for n in classes["class_name"]]
-    staff, roles = _make_staff(_rng(seed, "staff"), school_id, len(classes), start_year)
+    staff, roles = _make_staff(_rng(seed, "staff"), code, len(classes), start_year)
     classes["homeroom_staff_id"] = roles["homeroom"]
     assign_rng = _rng(seed, "assignments")
     # Tiếng dân tộc (Khmer) is taught in one or two classes of grades 3–5.
@@ -275,7 +314,7 @@ def build_school(seed: int, school_id: str = "DEMO01",
     ethnic_language_classes = set(classes.loc[
         assign_rng.choice(upper, size=int(assign_rng.integers(1, 3)), replace=False), "class_id"])
     assignments = _make_assignments(assign_rng, classes, roles, ethnic_language_classes)
-    students = _make_students(_rng(seed, "students"), school_id, classes, start_year,
+    students = _make_students(_rng(seed, "students"), code, classes, start_year,
                               ethnic_language_classes)
     rooms, equipment = _make_facilities(_rng(seed, "facilities"), classes, students)
     return DemoSchool(
@@ -283,7 +322,8 @@ def build_school(seed: int, school_id: str = "DEMO01",
         seed=seed, classes=classes[["class_id", "class_name", "grade", "homeroom_staff_id"]],
         students=students, staff=staff, assignments=assignments, rooms=rooms,
         equipment=equipment,
-        meta={"roles": roles, "ethnic_language_classes": ethnic_language_classes})
+        meta={"roles": roles, "ethnic_language_classes": ethnic_language_classes, "code": code,
+              "pace": pace})
 
 
 def _class_plan(rng: np.random.Generator) -> dict[int, dict[str, int]]:
@@ -345,7 +385,7 @@ SUPPORT_STAFF = {
 }
 
 
-def _make_staff(rng: np.random.Generator, school_id: str, n_classes: int,
+def _make_staff(rng: np.random.Generator, code: int, n_classes: int,
                 start_year: int) -> tuple[pd.DataFrame, dict[str, list[str]]]:
     counts = {
         "principal": 1, "vice_principal": 2 if n_classes >= 28 else 1, "homeroom": n_classes,
@@ -363,7 +403,6 @@ def _make_staff(rng: np.random.Generator, school_id: str, n_classes: int,
                    rng.integers(24, 56, n))
     age = np.where(np.array(role_of) == "retired", 60, age)
     birth = _dates_in_year(rng, start_year - age)
-    code = _school_code(school_id)
     rows = []
     for i, role in enumerate(role_of):
         group, position, staff_type, subject, major, _ = STAFF_ROLES[base_role[i]]
@@ -446,7 +485,7 @@ def _new_students(rng: np.random.Generator, grade: np.ndarray, start_year: int,
     })
 
 
-def _make_students(rng: np.random.Generator, school_id: str, classes: pd.DataFrame,
+def _make_students(rng: np.random.Generator, code: int, classes: pd.DataFrame,
                    start_year: int, ethnic_language_classes: set[str]) -> pd.DataFrame:
     # Leavers are extra rows in classes of 33 or fewer, one per class, so that no class but
     # the planted one ever holds more than 35 students.
@@ -500,15 +539,14 @@ def _make_students(rng: np.random.Generator, school_id: str, classes: pd.DataFra
         students.loc[chosen, "ability"] -= 0.8
     students["held_back"] = False
     students["promote_after_review"] = rng.random(n) < 0.6
-    return _finish_students(students, school_id)
+    return _finish_students(students, code)
 
 
-def _finish_students(students: pd.DataFrame, school_id: str, first_serial: int = 1
+def _finish_students(students: pd.DataFrame, code: int, first_serial: int = 1
                      ) -> pd.DataFrame:
     """Codes, class-list order and column order."""
     students = students.sort_values(["class_id", "sort_key"], kind="stable").reset_index(drop=True)
     students["list_pos"] = students.groupby("class_id").cumcount()
-    code = _school_code(school_id)
     students["student_id"] = [f"{code}{first_serial + i:06d}" for i in range(len(students))]
     return students[["student_id", "class_id", "grade", "full_name", "birth_date", "gender",
                      "ethnicity", "disability", "final_status", "arrived_on", "left_on",
@@ -633,7 +671,7 @@ def previous_year_school(school: DemoSchool) -> DemoSchool:
     new["held_back"] = False
     new["promote_after_review"] = True
     new["arrived_on"] = pd.NaT
-    new = _finish_students(new, school.school_id, first_serial=len(school.students) + 1)
+    new = _finish_students(new, school.meta["code"], first_serial=len(school.students) + 1)
     students = _rebalance(pd.concat([back[new.columns], new], ignore_index=True))
     students = students.sort_values(["class_id", "sort_key"], kind="stable")
     students = students.reset_index(drop=True)
@@ -647,7 +685,7 @@ def previous_year_school(school: DemoSchool) -> DemoSchool:
         classes=classes[["class_id", "class_name", "grade", "homeroom_staff_id"]],
         students=students, staff=staff, assignments=assignments, rooms=school.rooms,
         equipment=school.equipment,
-        meta={"roles": roles, "ethnic_language_classes": ethnic_language_classes})
+        meta={**school.meta, "roles": roles, "ethnic_language_classes": ethnic_language_classes})
 
 
 def _rebalance(students: pd.DataFrame, limit: int = 35) -> pd.DataFrame:
@@ -685,6 +723,7 @@ class EntryLog:
     cells: pd.DataFrame
     changes: pd.DataFrame
     planted: dict = field(default_factory=dict)
+    meta: dict = field(default_factory=dict, repr=False)  # lookups built once
 
 
 KEY = ["student_id", "period", "item_type", "item_code"]
@@ -701,7 +740,9 @@ SCORE_AT_CUT, SCORE_SLOPE = 8.0, 1.5  # a latent just at the T cut scores about 
 
 def _class_items(school: DemoSchool, period: str) -> pd.DataFrame:
     """What each class owes for the period, with the teacher who enters it."""
-    assigned = school.assignments.set_index(["class_id", "subject_code"])["staff_id"]
+    a = school.assignments
+    assigned = dict(zip(zip(a["class_id"].tolist(), a["subject_code"].tolist()),
+                        a["staff_id"].tolist()))
     rows = []
     for c in school.classes.itertuples():
         for e in rules.expectations(int(c.grade), period):
@@ -723,8 +764,9 @@ def _draw_values(rng: np.random.Generator, cells: pd.DataFrame, period: str) -> 
     students, as it does in a real school.
     """
     item_effect = {code: rng.normal(0, 0.15) for code in cells["item_code"].unique()}
-    base = (cells["ability"].to_numpy() + PERIOD_DRIFT[period]
-            + cells["item_code"].map(item_effect).to_numpy())
+    codes, uniques = pd.factorize(cells["item_code"])
+    effect = np.array([item_effect[code] for code in uniques])[codes]
+    base = cells["ability"].to_numpy() + PERIOD_DRIFT[period] + effect
     z = base + CELL_NOISE * rng.standard_normal(len(cells))
     weakness = base + WEAKNESS_NOISE * rng.standard_normal(len(cells))
     is_subject = (cells["item_type"] == "subject").to_numpy()
@@ -787,13 +829,15 @@ def _time_entries(rng: np.random.Generator, cells: pd.DataFrame, school: DemoSch
     window = (deadline - opens).days + 1.0  # to the end of the deadline day
     to_lock = float((lock - opens).days)  # the start of the lock day
     unit_code = np.where(cells["item_type"] == "trait", "TRAITS", cells["item_code"])
-    unit = pd.Series(list(zip(cells["class_id"], unit_code))).factorize()[0]
+    # Numbered in order of first appearance, as factorizing (class, unit) pairs would.
+    unit = pd.factorize(cells["class_id"].to_numpy(dtype=object) + "|" + unit_code.astype(object))[0]
     n_units = unit.max() + 1
     owners = cells.groupby(unit)["owner"].first().to_numpy()
 
-    # Ordinary units start in the first 70 % of the window, more of them late than early, and
-    # take up to four days.
-    start = 0.3 + (0.7 * window - 0.3) * rng.random(n_units) ** 0.7
+    # Ordinary units start in the first 70 % of the window, more of them late than early (at
+    # the default pace), and take up to four days.
+    pace = school.meta.get("pace", DEFAULT_PACE)
+    start = 0.3 + (0.7 * window - 0.3) * rng.random(n_units) ** pace
     end = np.minimum(start + rng.uniform(0.3, 4.0, n_units), window - 0.05)
     # About one in twelve slips past the deadline but is done before the lock.
     slips = rng.random(n_units) < 0.08
@@ -900,19 +944,23 @@ def tables_at(log: EntryLog, taken_at: datetime, complete: bool = False,
     school = log.school
     t = pd.Timestamp(taken_at)
     tables = school.static_tables(taken_at)
-    active = set(tables["student"].loc[tables["student"]["active"], "student_id"])
-    cells = log.cells[log.cells["student_id"].isin(active)]
+    students = tables["student"]
+    # Masks in numpy, then one copy of the columns the results need: no whole-log copies.
+    cells = log.cells
+    active = _student_rows(log, students.loc[students["active"].astype(bool),
+                                             "student_id"].tolist())
     if complete:
-        level_seen = pd.Series(True, index=cells.index)
-        score_seen = cells["needs_score"]
+        level_seen = np.ones(len(cells), dtype=bool)
+        score_seen = cells["needs_score"].to_numpy(dtype=bool)
         changes = log.changes
     else:
-        level_seen = cells["level_at"] <= t
-        score_seen = cells["score_at"] <= t
+        level_seen = (cells["level_at"] <= t).to_numpy(dtype=bool)
+        score_seen = (cells["score_at"] <= t).to_numpy(dtype=bool)
         changes = log.changes[log.changes["changed_at"] <= t]
-    seen = cells[level_seen | score_seen].copy()
-    seen["level"] = seen["level"].where(level_seen[seen.index], None)
-    seen["score"] = seen["score"].where(score_seen[seen.index], pd.NA)
+    rows = active & (level_seen | score_seen)
+    seen = cells.loc[rows, KEY + ["class_id", "grade", "level", "score"]]
+    seen["level"] = seen["level"].where(level_seen[rows], None)
+    seen["score"] = seen["score"].where(score_seen[rows], pd.NA)
     if len(changes):
         latest = changes.sort_values("changed_at").drop_duplicates(KEY, keep="last")
         merged = seen[KEY].merge(latest, on=KEY, how="left")
@@ -931,6 +979,14 @@ def tables_at(log: EntryLog, taken_at: datetime, complete: bool = False,
     return tables
 
 
+def _student_rows(log: EntryLog, student_ids: list[str]) -> np.ndarray:
+    """Which rows of the log's cells belong to the given students (a boolean array)."""
+    if "student_code" not in log.meta:
+        log.meta["student_code"], log.meta["student_index"] = pd.factorize(log.cells["student_id"])
+    wanted = log.meta["student_index"].get_indexer(student_ids)
+    return np.isin(log.meta["student_code"], wanted[wanted >= 0])
+
+
 def _year_results(school: DemoSchool, cn: pd.DataFrame) -> pd.DataFrame:
     """Classification by the rule for every student whose CN entries are complete."""
     columns = ["student_id", "completed", "promoted", "classification", "award"]
@@ -940,9 +996,9 @@ def _year_results(school: DemoSchool, cn: pd.DataFrame) -> pd.DataFrame:
     taken_by_class = optional.groupby("class_id")["subject_code"].agg(frozenset).to_dict()
     # Plain dicts: one rules.classify call per student, no per-student pandas work.
     entries: dict[str, tuple[int, str, dict, dict, dict]] = {}
-    for student_id, class_id, grade, item_type, code, level, score in zip(
-            cn["student_id"], cn["class_id"], cn["grade"], cn["item_type"], cn["item_code"],
-            cn["level"], cn["score"]):
+    for student_id, class_id, grade, item_type, code, level, score in zip(*(
+            cn[c].tolist() for c in ("student_id", "class_id", "grade", "item_type",
+                                     "item_code", "level", "score"))):
         _, _, subjects, traits, scores = entries.setdefault(
             student_id, (int(grade), class_id, {}, {}, {}))
         if item_type == "subject":
@@ -1002,9 +1058,57 @@ def school_ids(count: int) -> list[str]:
     return [school_id for school_id, _ in school_names(count)]
 
 
+@dataclass(frozen=True)
+class SchoolSpec:
+    """What makes one school of the district: its own seed, id, name, code and pace."""
+
+    index: int
+    seed: int
+    school_id: str
+    name: str
+    code: int
+    pace: float
+
+
+def school_specs(seed: int, schools: int) -> list[SchoolSpec]:
+    """The district's schools. The first is the single demo school exactly; the others draw
+    their pace from their own seed, so some districts' schools run ahead and some behind."""
+    if schools < 1:
+        raise ValueError("schools must be at least 1")
+    named = school_names(schools)
+    codes = school_codes([school_id for school_id, _ in named])
+    specs = []
+    for i, ((school_id, name), code) in enumerate(zip(named, codes)):
+        school_seed = seed + 1009 * i
+        pace = DEFAULT_PACE if i == 0 else float(_rng(school_seed, "pace").uniform(*PACE_RANGE))
+        specs.append(SchoolSpec(i, school_seed, school_id, name, code, pace))
+    return specs
+
+
+def build_logs(spec: SchoolSpec) -> tuple[EntryLog, EntryLog]:
+    """One school's entry logs: this year (with its planted problems) and the previous year."""
+    school = build_school(spec.seed, spec.school_id, spec.name, spec.code, spec.pace)
+    return (simulate_entries(school, plant_problems=True),
+            simulate_entries(previous_year_school(school)))
+
+
+def school_tables_at(current: EntryLog, previous: EntryLog,
+                     taken_at: datetime) -> dict[str, pd.DataFrame]:
+    """One school's contract tables at `taken_at` (either demo year)."""
+    year = rules.school_year_of(taken_at)
+    if year == DEMO_SCHOOL_YEAR:
+        return tables_at(current, taken_at)
+    if year == PREVIOUS_SCHOOL_YEAR:
+        return tables_at(previous, taken_at, complete=taken_at >= PREVIOUS_YEAR_TAKEN_AT,
+                         planted_disagreements=PLANTED_DISAGREEMENTS)
+    raise ValueError(f"the demo covers {PREVIOUS_SCHOOL_YEAR} and {DEMO_SCHOOL_YEAR}, "
+                     f"not {year}")
+
+
 @dataclass(eq=False)
 class DemoDistrict:
-    """The schools of the demo in both years, with their entry logs."""
+    """The schools of the demo in both years, with their entry logs, all in memory (for tests
+    and small districts; `make_demo` streams schools instead)."""
 
     seed: int
     current: list[EntryLog]
@@ -1016,30 +1120,16 @@ class DemoDistrict:
 
     def tables_at(self, taken_at: datetime) -> dict[str, pd.DataFrame]:
         """All schools' contract tables at `taken_at` (either demo year)."""
-        year = rules.school_year_of(taken_at)
-        if year == DEMO_SCHOOL_YEAR:
-            per_school = [tables_at(log, taken_at) for log in self.current]
-        elif year == PREVIOUS_SCHOOL_YEAR:
-            per_school = [tables_at(log, taken_at, complete=taken_at >= PREVIOUS_YEAR_TAKEN_AT,
-                                    planted_disagreements=PLANTED_DISAGREEMENTS)
-                          for log in self.previous]
-        else:
-            raise ValueError(f"the demo covers {PREVIOUS_SCHOOL_YEAR} and {DEMO_SCHOOL_YEAR}, "
-                             f"not {year}")
+        per_school = [school_tables_at(cur, prev, taken_at)
+                      for cur, prev in zip(self.current, self.previous)]
         return {name: pd.concat([t[name] for t in per_school], ignore_index=True)
                 for name in per_school[0]}
 
 
 def build_district(seed: int = 2026, schools: int = 1) -> DemoDistrict:
-    """`schools` demo schools, each from its own seed offset, in both years."""
-    if schools < 1:
-        raise ValueError("schools must be at least 1")
-    current, previous = [], []
-    for i, (school_id, name) in enumerate(school_names(schools)):
-        school = build_school(seed + 1009 * i, school_id, name)
-        current.append(simulate_entries(school, plant_problems=True))
-        previous.append(simulate_entries(previous_year_school(school)))
-    return DemoDistrict(seed, current, previous)
+    """`schools` demo schools (see `school_specs`), in both years."""
+    logs = [build_logs(spec) for spec in school_specs(seed, schools)]
+    return DemoDistrict(seed, [cur for cur, _ in logs], [prev for _, prev in logs])
 
 
 def demo_tables_at(seed: int, taken_at: datetime, schools: int = 1) -> dict[str, pd.DataFrame]:
@@ -1047,38 +1137,176 @@ def demo_tables_at(seed: int, taken_at: datetime, schools: int = 1) -> dict[str,
     return build_district(seed, schools).tables_at(taken_at)
 
 
+# Which snapshots to write: every one of `snapshot_times` (the single school's story), the few a
+# district's pages need, or only the latest (a province benchmark).
+SERIES = ("full", "short", "latest")
+
+
+def short_snapshot_times(as_of: date, school_year: str = DEMO_SCHOOL_YEAR) -> list[datetime]:
+    """The times of `snapshot_times` that a district's pages need, about eight instead of 25:
+    for every period whose window has opened, its deadline, the eve of its lock and the first
+    snapshot after the lock (changes after a lock need a base at or before it and a later one);
+    every snapshot inside the latest window that has opened (the burn-up and the projection
+    from the last seven days); and `as_of`."""
+    times = snapshot_times(as_of, school_year)
+    days = [t.date() for t in times]
+    keep = {as_of}
+    latest_window = None
+    for opens, deadline, lock in DEFAULT_SCHEDULE[school_year].values():
+        if opens > as_of:
+            continue
+        latest_window = opens, lock
+        after_lock = [d for d in days if d >= lock]
+        keep |= {deadline, lock - timedelta(days=1), *after_lock[:1]}
+    if latest_window is not None:
+        keep |= {d for d in days if latest_window[0] <= d < latest_window[1]}
+    return [t for t in times if t.date() in keep]
+
+
+def demo_plan(as_of: date, series: str = "full") -> list[tuple[datetime, str]]:
+    """(taken_at, note) of the snapshots `make_demo` writes, oldest first."""
+    if series not in SERIES:
+        raise ValueError(f"series must be one of {SERIES}, got {series!r}")
+    current_note = f"Dữ liệu mẫu: năm học {DEMO_SCHOOL_YEAR}"
+    if series == "latest":
+        snapshot_times(as_of)  # checks that as_of lies in the demo year
+        return [(datetime.combine(as_of, SNAPSHOT_TIME), current_note)]
+    times = snapshot_times(as_of) if series == "full" else short_snapshot_times(as_of)
+    return ([(PREVIOUS_YEAR_TAKEN_AT, f"Dữ liệu mẫu: cuối năm học {PREVIOUS_SCHOOL_YEAR}")]
+            + [(t, current_note) for t in times])
+
+
 def make_demo(data_dir: Path | str, seed: int = 2026, as_of: date | None = None,
-              schools: int = 1, write_samples: bool = True) -> list[snapshots.SnapshotInfo]:
+              schools: int = 1, write_samples: bool = True, series: str | None = None,
+              workers: int | None = None) -> list[snapshots.SnapshotInfo]:
     """Write the demo's snapshot series into `data_dir` and return their infos, oldest first.
 
-    The final snapshot of 2025-2026, then 2026-2027 up to `as_of` (DEFAULT_AS_OF). A snapshot
-    already in place with the same id is kept (the ids are deterministic), so a second run adds
-    only what is missing. With `write_samples`, sector-format files of the latest snapshot go to
-    `data_dir/samples`.
+    The final snapshot of 2025-2026, then 2026-2027 up to `as_of` (DEFAULT_AS_OF): every
+    snapshot of `snapshot_times` for one school, the shorter `short_snapshot_times` for a
+    district, or with series="latest" only `as_of`. A snapshot already in place with the same id
+    is kept (the ids are deterministic), so a second run adds only what is missing. With
+    `write_samples`, sector-format files of the first school at the latest time go to
+    `data_dir/samples` (`samples/DEMO01` in a district).
+
+    Built to scale (a province of 500 schools): schools are independent, so each is built and
+    cut into its tables at every missing time by a worker process (`workers`, default one per
+    CPU), which writes them as Parquet files to a temporary folder and keeps nothing. Each
+    snapshot is then loaded by DuckDB from those files in one statement per table. No process
+    ever holds more than one school in pandas, and the snapshots' content does not depend on
+    the number of workers.
     """
-    plan = [(PREVIOUS_YEAR_TAKEN_AT, f"Dữ liệu mẫu: cuối năm học {PREVIOUS_SCHOOL_YEAR}")]
-    plan += [(t, f"Dữ liệu mẫu: năm học {DEMO_SCHOOL_YEAR}")
-             for t in snapshot_times(as_of or DEFAULT_AS_OF)]
-    district = build_district(seed, schools)
-    infos = [_write_once(data_dir, district, taken_at, note) for taken_at, note in plan]
+    series = series or ("full" if schools == 1 else "short")
+    plan = demo_plan(as_of or DEFAULT_AS_OF, series)
+    specs = school_specs(seed, schools)
+    ids = [spec.school_id for spec in specs]
+    planned = [(taken_at, note, demo_snapshot_id(seed, ids, taken_at)) for taken_at, note in plan]
+    missing = [p for p in planned if not snapshots.snapshot_path(data_dir, p[2]).exists()]
+    samples_dir = None
     if write_samples:
-        _write_samples(Path(data_dir), district, district.tables_at(plan[-1][0]))
-    return infos
+        samples_dir = Path(data_dir) / "samples" if schools == 1 else \
+            Path(data_dir) / "samples" / ids[0]
+    written: dict[str, snapshots.SnapshotInfo] = {}
+    if schools == 1:  # one school: straight from pandas, no staging
+        if missing or samples_dir:
+            current, previous = build_logs(specs[0])
+        for taken_at, note, snapshot_id in missing:
+            written[snapshot_id] = snapshots.write_snapshot(
+                data_dir, school_tables_at(current, previous, taken_at),
+                school_year=rules.school_year_of(taken_at), taken_at=taken_at, source=SOURCE,
+                created_by=SOURCE, note=note, snapshot_id=snapshot_id)
+        if samples_dir:
+            _write_samples(samples_dir, current.school,
+                           school_tables_at(current, previous, plan[-1][0]))
+        return [written.get(snapshot_id) or snapshots.get_snapshot(data_dir, snapshot_id)
+                for _, _, snapshot_id in planned]
+    with tempfile.TemporaryDirectory(prefix="csdl-demo-") as stage:
+        jobs = [_StageJob(spec, tuple((t, snapshot_id) for t, _, snapshot_id in missing), stage,
+                          samples_dir if spec.index == 0 else None, plan[-1][0])
+                for spec in specs if missing or (spec.index == 0 and samples_dir)]
+        _run_jobs(jobs, workers)
+        for taken_at, note, snapshot_id in missing:
+            year = rules.school_year_of(taken_at)
+            tables = {**_staged(Path(stage) / f"year-{year}"), **_staged(Path(stage) / snapshot_id)}
+            written[snapshot_id] = snapshots.write_snapshot(
+                data_dir, tables, school_year=year, taken_at=taken_at, source=SOURCE,
+                created_by=SOURCE, note=note, snapshot_id=snapshot_id)
+    return [written.get(snapshot_id) or snapshots.get_snapshot(data_dir, snapshot_id)
+            for _, _, snapshot_id in planned]
 
 
-def _write_once(data_dir: Path | str, district: DemoDistrict, taken_at: datetime,
-                note: str) -> snapshots.SnapshotInfo:
-    snapshot_id = demo_snapshot_id(district.seed, district.school_ids, taken_at)
-    if snapshots.snapshot_path(data_dir, snapshot_id).exists():
-        return snapshots.get_snapshot(data_dir, snapshot_id)
-    return snapshots.write_snapshot(
-        data_dir, district.tables_at(taken_at), school_year=rules.school_year_of(taken_at),
-        taken_at=taken_at, source=SOURCE, created_by=SOURCE, note=note, snapshot_id=snapshot_id)
+@dataclass(frozen=True)
+class _StageJob:
+    spec: SchoolSpec
+    snapshots: tuple[tuple[datetime, str], ...]  # (taken_at, snapshot id) to stage
+    stage: str
+    samples_dir: Path | None  # where this school's sector files go, if anywhere
+    samples_at: datetime
 
 
-def _write_samples(data_dir: Path, district: DemoDistrict,
-                   tables: dict[str, pd.DataFrame]) -> None:
-    """Sector-format files of the latest snapshot, for trying the import by hand."""
+def _run_jobs(jobs: list[_StageJob], workers: int | None) -> None:
+    workers = min(workers or os.cpu_count() or 1, len(jobs))
+    if workers <= 1:
+        for job in jobs:
+            _stage_school(job)
+        return
+    # spawn, not fork: the parent may hold DuckDB or Streamlit threads.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        for _ in pool.map(_stage_school, jobs):
+            pass
+
+
+# Tables that do not change within a school year: staged once per school and year.
+FIXED_TABLES = ("school", "class", "staff", "assignment", "room", "equipment")
+
+
+def _stage_school(job: _StageJob) -> None:
+    """Build one school and stage it for each snapshot (a worker's task).
+
+    One in-memory DuckDB per school holds its contract tables, loaded as `write_snapshot`
+    loads them (so the Parquet files carry the contract's types); for each snapshot the
+    changing tables are replaced. Tables go to `<stage>/<snapshot id>/<table>/<index>.parquet`,
+    the fixed ones once to `<stage>/year-<school year>/…`."""
+    current, previous = build_logs(job.spec)
+    stage = Path(job.stage)
+    last = None
+    con = duckdb.connect(":memory:", config={"threads": 1})  # processes are the parallelism
+    try:
+        snapshots.load_tables(con, {})
+        staged_years: set[str] = set()
+        for taken_at, snapshot_id in job.snapshots:
+            last = school_tables_at(current, previous, taken_at)
+            year = rules.school_year_of(taken_at)
+            if year not in staged_years:
+                staged_years.add(year)
+                snapshots.replace_rows(con, {name: last[name] for name in FIXED_TABLES})
+                _copy_out(con, FIXED_TABLES, stage / f"year-{year}", job.spec.index)
+            changing = [name for name in last if name not in FIXED_TABLES]
+            snapshots.replace_rows(con, {name: last[name] for name in changing})
+            _copy_out(con, changing, stage / snapshot_id, job.spec.index)
+    finally:
+        con.close()
+    if job.samples_dir is not None:
+        if not job.snapshots or job.snapshots[-1][0] != job.samples_at:
+            last = school_tables_at(current, previous, job.samples_at)
+        _write_samples(job.samples_dir, current.school, last)
+
+
+def _copy_out(con: duckdb.DuckDBPyConnection, tables: Sequence[str], folder: Path,
+              index: int) -> None:
+    for name in tables:
+        (folder / name).mkdir(parents=True, exist_ok=True)
+        target = str(folder / name / f"{index:05d}.parquet").replace("'", "''")
+        con.execute(f'COPY "{name}" TO \'{target}\' (FORMAT parquet)')
+
+
+def _staged(folder: Path) -> dict[str, list[Path]]:
+    """Table → its staged Parquet files, in school order."""
+    return {part.name: sorted(part.glob("*.parquet")) for part in folder.iterdir()}
+
+
+def _write_samples(out_dir: Path, school: DemoSchool, tables: dict[str, pd.DataFrame]) -> None:
+    """Sector-format files of one school's tables, for trying the import by hand."""
     try:
         samples = importlib.import_module(f"{__package__}.samples")
     except ModuleNotFoundError as exc:
@@ -1087,15 +1315,9 @@ def _write_samples(data_dir: Path, district: DemoDistrict,
         return  # the sample writer is not part of this build yet
     entered = set(tables["subject_result"]["period"]) | set(tables["trait_result"]["period"])
     periods = [p for p in rules.PERIODS if p in entered]
-    single = len(district.current) == 1
-    for log in district.current:
-        school = log.school
-        mine = {name: df[df["school_id"] == school.school_id] if "school_id" in df else df
-                for name, df in tables.items()}
-        out_dir = data_dir / "samples" if single else data_dir / "samples" / school.school_id
-        samples.write_sector_files(mine, out_dir, school_id=school.school_id,
-                                   school_name=school.name, school_year=school.school_year,
-                                   periods=periods)
+    samples.write_sector_files(tables, out_dir, school_id=school.school_id,
+                               school_name=school.name, school_year=school.school_year,
+                               periods=periods)
 
 
 def is_demo_data(data_dir: Path | str) -> bool:

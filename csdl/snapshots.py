@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import Callable, Mapping, Sequence
 
 import duckdb
 import pandas as pd
@@ -93,7 +93,7 @@ def register_after_write(hook: Callable[[duckdb.DuckDBPyConnection], None]) -> N
 
 def write_snapshot(
     data_dir: Path | str,
-    tables: Mapping[str, pd.DataFrame],
+    tables: Mapping[str, pd.DataFrame | Sequence[Path]],
     *,
     school_year: str,
     taken_at: datetime,
@@ -106,7 +106,9 @@ def write_snapshot(
     """Write a complete snapshot atomically and return its info.
 
     `tables` holds DataFrames for the contract's data tables (missing ones are written empty;
-    missing columns are NULL). The catalogues and the `snapshot` row are added here.
+    missing columns are NULL), or lists of Parquet files whose rows are loaded in that order
+    (the demo stages large districts that way, so no table is ever whole in pandas). The
+    catalogues and the `snapshot` row are added here.
     """
     rules.parse_school_year(school_year)
     if source not in ("import", "demo"):
@@ -133,19 +135,8 @@ def write_snapshot(
     try:
         con = duckdb.connect(str(tmp))
         try:
-            con.execute(SCHEMA_SQL)
-            for table, cols in columns.items():
-                df = frames.get(table)
-                if df is None or df.empty:
-                    continue
-                extra = set(df.columns) - set(cols)
-                if extra:
-                    raise ValueError(f"table {table} has unknown columns {sorted(extra)}")
-                df = df.reindex(columns=list(cols))
-                con.register("incoming", df)
-                quoted = ", ".join(f'"{c}"' for c in cols)
-                con.execute(f'INSERT INTO "{table}" ({quoted}) SELECT {quoted} FROM incoming')
-                con.unregister("incoming")
+            con.execute("SET enable_progress_bar = false")  # a province's summary takes a while
+            load_tables(con, frames)
             summaries.write_summary_table(con)
             for hook in _AFTER_WRITE_HOOKS:
                 hook(con)
@@ -171,6 +162,58 @@ def write_snapshot(
         raise
     return SnapshotInfo(snapshot_id, school_year, taken_at, source, created_at, created_by,
                         note, final)
+
+
+def load_tables(con: duckdb.DuckDBPyConnection,
+                tables: Mapping[str, pd.DataFrame | Sequence[Path]]) -> None:
+    """Create the contract's tables on `con` and fill them from frames or Parquet files."""
+    con.execute(SCHEMA_SQL)
+    replace_rows(con, tables)
+
+
+def replace_rows(con: duckdb.DuckDBPyConnection,
+                 tables: Mapping[str, pd.DataFrame | Sequence[Path]]) -> None:
+    """Replace the rows of the given contract tables (made by `load_tables`) on `con`."""
+    for table, cols in table_columns().items():
+        source = tables.get(table)
+        if source is None:
+            continue
+        con.execute(f'DELETE FROM "{table}"')
+        if isinstance(source, pd.DataFrame):
+            _insert_frame(con, table, cols, source)
+        else:
+            _insert_parquet(con, table, cols, [str(p) for p in source])
+
+
+def _insert_frame(con: duckdb.DuckDBPyConnection, table: str, cols: tuple[str, ...],
+                  df: pd.DataFrame) -> None:
+    if df.empty:
+        return
+    extra = set(df.columns) - set(cols)
+    if extra:
+        raise ValueError(f"table {table} has unknown columns {sorted(extra)}")
+    df = df.reindex(columns=list(cols))
+    con.register("incoming", df)
+    quoted = ", ".join(f'"{c}"' for c in cols)
+    con.execute(f'INSERT INTO "{table}" ({quoted}) SELECT {quoted} FROM incoming')
+    con.unregister("incoming")
+
+
+def _insert_parquet(con: duckdb.DuckDBPyConnection, table: str, cols: tuple[str, ...],
+                    files: list[str]) -> None:
+    """Load Parquet files into a contract table in one statement, file after file."""
+    if not files:
+        return
+    scan = "read_parquet($files, union_by_name = true)"
+    present = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {scan}",
+                                         {"files": files}).fetchall()}
+    extra = present - set(cols)
+    if extra:
+        raise ValueError(f"table {table} has unknown columns {sorted(extra)}")
+    quoted = ", ".join(f'"{c}"' for c in cols)
+    chosen = ", ".join(f'"{c}"' if c in present else f'NULL AS "{c}"' for c in cols)
+    con.execute(f'INSERT INTO "{table}" ({quoted}) SELECT {chosen} FROM {scan}',
+                {"files": files})
 
 
 def _fsync(path: Path) -> None:

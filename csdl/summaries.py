@@ -15,6 +15,8 @@ import duckdb
 from . import queries, rules
 
 SUMMARY_TABLE = "progress_summary"
+SUMMARY_ORDER = "school_id, period, class_id, item_code"  # one row each: a stable file
+SUMMARY_BATCH = 8  # schools per statement (see write_summary_table)
 
 
 def summaries_dir(data_dir: Path | str) -> Path:
@@ -26,12 +28,23 @@ def summary_path(data_dir: Path | str, snapshot_id: str) -> Path:
 
 
 def write_summary_table(con: duckdb.DuckDBPyConnection) -> None:
-    """Build progress_summary inside a snapshot being written (an after-write hook)."""
+    """Build progress_summary inside a snapshot being written.
+
+    A few schools per statement: the joins behind `progress_units_all` then stay small (a
+    province's snapshot would otherwise need gigabytes), and every unit belongs to one school,
+    so the batches add up to the whole. Rows are in SUMMARY_ORDER, so the file is stable."""
     queries.prepare(con)
     parts = " UNION ALL ".join(f"SELECT * FROM progress_units_all('{p}')" for p in rules.PERIODS)
-    con.execute(f"CREATE OR REPLACE TABLE {SUMMARY_TABLE} AS "
-                f"SELECT s.snapshot_id, s.taken_at, s.school_year, u.* "
-                f"FROM ({parts}) u CROSS JOIN snapshot s")
+    select = (f"SELECT s.snapshot_id, s.taken_at, s.school_year, u.* "
+              f"FROM ({parts}) u CROSS JOIN snapshot s")
+    school_ids = [r[0] for r in con.execute(
+        "SELECT DISTINCT school_id FROM student ORDER BY 1").fetchall()]
+    con.execute(f"CREATE OR REPLACE TABLE {SUMMARY_TABLE} AS {select} LIMIT 0")
+    for k in range(0, len(school_ids), SUMMARY_BATCH):
+        batch = school_ids[k:k + SUMMARY_BATCH]
+        con.execute(f"INSERT INTO {SUMMARY_TABLE} {select} "
+                    f"WHERE u.school_id BETWEEN $first AND $last ORDER BY {SUMMARY_ORDER}",
+                    {"first": batch[0], "last": batch[-1]})
 
 
 def export_summary(con: duckdb.DuckDBPyConnection, target: Path) -> Path | None:

@@ -415,3 +415,122 @@ def test_planted_problems_report_matches_the_snapshots(district, latest, previou
     for student_id, rule_says, written in report["classification_disagreements"]:
         assert recorded[student_id] == written != rule_says
     assert set(report["late_teachers"]) == set(rules.PERIODS)
+
+
+# --- a district: the staged path of make_demo -------------------------------------------
+
+DISTRICT = 3
+
+
+@pytest.fixture(scope="module")
+def district_dir(tmp_path_factory):
+    data_dir = tmp_path_factory.mktemp("district")
+    infos = demo.make_demo(data_dir, seed=SEED, schools=DISTRICT, write_samples=False)
+    return data_dir, infos
+
+
+def read_with_summary(data_dir, info) -> dict[str, pd.DataFrame]:
+    tables = read(data_dir, info)
+    con = snapshots.connect(data_dir, info.snapshot_id)
+    try:
+        tables["progress_summary"] = con.execute("SELECT * FROM progress_summary").df()
+    finally:
+        con.close()
+    return tables
+
+
+@pytest.fixture(scope="module")
+def district_latest(district_dir):
+    data_dir, infos = district_dir
+    return read_with_summary(data_dir, infos[-1])
+
+
+def test_district_series_is_short_and_has_what_the_pages_need(district_dir):
+    data_dir, infos = district_dir
+    ids = demo.school_ids(DISTRICT)
+    plan = demo.demo_plan(demo.DEFAULT_AS_OF, "short")
+    assert [i.taken_at for i in infos] == [t for t, _ in plan]
+    assert [i.snapshot_id for i in infos] == [demo.demo_snapshot_id(SEED, ids, i.taken_at)
+                                             for i in infos]
+    assert [s.snapshot_id for s in snapshots.list_snapshots(data_dir)[0]] == \
+        [i.snapshot_id for i in infos]
+    assert 6 <= len(infos) <= 10
+    assert infos[0].school_year == demo.PREVIOUS_SCHOOL_YEAR
+    assert infos[-1].taken_at == datetime.combine(demo.DEFAULT_AS_OF, demo.SNAPSHOT_TIME)
+    full = set(demo.snapshot_times(demo.DEFAULT_AS_OF))
+    assert {i.taken_at for i in infos[1:]} <= full  # the same moments as the single school's
+    days = [i.taken_at.date() for i in infos[1:]]
+    _, gk1_deadline, gk1_lock = demo.DEFAULT_SCHEDULE[demo.DEMO_SCHOOL_YEAR]["GK1"]
+    ck1_opens = demo.DEFAULT_SCHEDULE[demo.DEMO_SCHOOL_YEAR]["CK1"][0]
+    assert gk1_deadline in days and gk1_lock - pd.Timedelta(days=1) in days
+    assert any(gk1_lock < d < ck1_opens for d in days)  # changes after the lock show
+    assert sum(d >= ck1_opens for d in days) >= 3  # burn-up and projection in the window
+
+
+def test_district_tables_hold_every_school_without_collisions(district_latest):
+    ids = set(demo.school_ids(DISTRICT))
+    for name in ("school", "class", "student", "staff", "assignment", "room", "equipment",
+                 "subject_result", "trait_result", "progress_summary"):
+        assert set(district_latest[name]["school_id"]) == ids, name
+    for name, key in (("student", "student_id"), ("staff", "staff_id"), ("class", "class_id")):
+        assert district_latest[name][key].is_unique, name
+    student = district_latest["student"]
+    placed = student.merge(district_latest["class"], on=["school_id", "class_id"])
+    assert len(placed) == len(student)
+    assert (student["class_id"].str.split("-").str[0] == student["school_id"]).all()
+    results = district_latest["subject_result"]
+    mine = results.merge(student[["school_id", "student_id"]], on=["school_id", "student_id"])
+    assert len(mine) == len(results)
+    assert len(set(demo.school_codes(demo.school_ids(500)))) == 500
+
+
+def test_district_schools_differ(district_latest):
+    active = district_latest["student"][district_latest["student"]["active"]]
+    sizes = active.groupby("school_id").size()
+    assert sizes.between(850, 1000).all() and sizes.nunique() == DISTRICT
+    summary = district_latest["progress_summary"]
+    ck1 = summary[summary["period"] == "CK1"].groupby("school_id")[["entered", "expected"]].sum()
+    share = ck1["entered"] / ck1["expected"]
+    assert share.nunique() == DISTRICT and share.max() - share.min() > 0.02
+    paces = [spec.pace for spec in demo.school_specs(SEED, DISTRICT)]
+    assert paces[0] == demo.DEFAULT_PACE and len(set(paces)) == DISTRICT
+
+
+def test_first_school_of_a_district_is_the_single_demo_school(demo_dir, district_latest):
+    latest = read_with_summary(demo_dir[0], demo_dir[1][-1])
+    for name in ("student", "staff", "subject_result", "trait_result", "progress_summary"):
+        one = latest[name].drop(columns=["snapshot_id"], errors="ignore")
+        ours = district_latest[name]
+        ours = ours[ours["school_id"] == "DEMO01"].drop(columns=["snapshot_id"], errors="ignore")
+        sort = list(one.columns[:5])
+        one = one.sort_values(sort).reset_index(drop=True)
+        ours = ours.sort_values(sort).reset_index(drop=True)
+        pd.testing.assert_frame_equal(one, ours, check_dtype=False, obj=name)
+
+
+def test_district_planted_problems_per_school(district_latest):
+    report = demo.planted_problems(demo.build_district(SEED, DISTRICT))
+    assert set(report) == set(demo.school_ids(DISTRICT))
+    sr = district_latest["subject_result"].set_index(["school_id"] + KEY)
+    active = district_latest["student"][district_latest["student"]["active"]]
+    sizes = active.merge(district_latest["class"], on=["school_id", "class_id"]) \
+        .groupby(["school_id", "class_name"]).size()
+    for school_id, planted in report.items():
+        student_id, period, _, subject = planted["zero_score"]
+        assert sr.at[(school_id, student_id, period, subject), "score"] == 0
+        assert 5 <= len(planted["changed_after_lock"]) <= 10
+        assert planted["oversize_classes"] == \
+            list(sizes[school_id].index[sizes[school_id] > 35])
+        assert len(planted["classification_disagreements"]) == demo.PLANTED_DISAGREEMENTS
+        assert len(planted["late_teachers"]["GK1"]["after_lock"]) == 1
+
+
+def test_latest_only_series_and_one_worker(tmp_path):
+    infos = demo.make_demo(tmp_path, seed=SEED, schools=2, series="latest", workers=1,
+                           write_samples=False)
+    assert [i.taken_at for i in infos] == [datetime.combine(demo.DEFAULT_AS_OF,
+                                                            demo.SNAPSHOT_TIME)]
+    tables = read(tmp_path, infos[0])
+    assert list(tables["school"]["school_id"]) == ["DEMO01", "DEMO02"]
+    with pytest.raises(ValueError):
+        demo.demo_plan(demo.DEFAULT_AS_OF, "weekly")
