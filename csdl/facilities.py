@@ -125,13 +125,30 @@ def _count(quantity: object, working: object) -> int:
 
 
 # --- rooms -------------------------------------------------------------------------------
+def _each(fn, values) -> list:
+    """fn of each value, computed once per distinct value (a school's rooms repeat a few
+    names; the word matching costs ~60 µs a call)."""
+    done: dict = {}
+    out = []
+    for v in values:
+        try:
+            out.append(done[v])
+        except (KeyError, TypeError):
+            out.append(fn(v))
+            try:
+                done[v] = out[-1]
+            except TypeError:
+                pass
+    return out
+
+
 def annotate_rooms(rooms: pd.DataFrame) -> pd.DataFrame:
     out = rooms.copy()
     out["room_type"] = [nfc(v) if isinstance(v, str) else "" for v in out["room_type"]]
-    out["kind"] = [room_kind(v) for v in out["room_type"]]
-    out["construction_key"] = [construction(v) for v in out["construction"]]
-    out["condition_key"] = [condition(v) for v in out["condition"]]
-    out["usable"] = pd.Series([usable(v) for v in out["condition"]], index=out.index, dtype=bool)
+    out["kind"] = _each(room_kind, out["room_type"])
+    out["construction_key"] = _each(construction, out["construction"])
+    out["condition_key"] = _each(condition, out["condition"])
+    out["usable"] = pd.Series(_each(usable, out["condition"]), index=out.index, dtype=bool)
     return out
 
 

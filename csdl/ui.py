@@ -559,3 +559,18 @@ def changes_after_lock(snapshot: snapshots.SnapshotInfo, school_id: str) -> pd.D
     changed = _changed_after_lock(str(data_dir()), snapshot.snapshot_id, school_id,
                                   _schedule_key(snapshot.school_year))
     return changes.annotate(changed, changes.requests(data_dir(), snapshot.school_year, school_id))
+
+
+@st.cache_resource(max_entries=256, show_spinner=False)
+def _chart(builder: str, *args: object, **kwargs: object):
+    from . import charts
+
+    return getattr(charts, builder)(*args, **kwargs)
+
+
+def chart(builder, *args: object, **kwargs: object):
+    """`builder(*args, **kwargs)` from csdl.charts, built once per distinct input and shared:
+    plotly validates every property as a figure is built (~15–30 ms a chart, several charts a
+    page, on every rerun), while st.plotly_chart only reads the figure. Callers must not
+    change the figure they get."""
+    return _chart(builder.__name__, *args, **kwargs)

@@ -70,7 +70,7 @@ with tab_rooms:
                         "temporary": ui.tr("col.temporary"),
                         "unknown": ui.tr("col.construction_unknown")}
         st.markdown("##### " + ui.tr("facilities.rooms_title"))
-        st.plotly_chart(charts.stacked_counts(by_type, "room_type", construction,
+        st.plotly_chart(ui.chart(charts.stacked_counts, by_type, "room_type", construction,
                                               charts.CONSTRUCTION_COLORS, lang),
                         width="stretch", key="rooms-chart")
         ui.table(by_type, {"room_type": "col.room_type", "rooms": "col.rooms", "solid": "col.solid",
@@ -103,7 +103,7 @@ with tab_toilets:
     found["label"] = [ui.tr(f"facilities.indicator.toilet_{f}")
                       if f"toilet_{f}" in set(table["indicator"])
                       else ui.tr(f"facilities.fixture.{f}") for f in found["fixture"]]
-    st.plotly_chart(charts.have_and_needed(found, "label", lang), width="stretch",
+    st.plotly_chart(ui.chart(charts.have_and_needed, found, "label", lang), width="stretch",
                     key="toilets-chart")
     ui.table(found.assign(verdict=[
         "" if m is None else ui.tr("facilities.met") if m

@@ -46,7 +46,7 @@ by_grade = ui.query(snapshot, "completion_by_grade", school_id=school.school_id,
 if by_grade.empty:
     st.info(ui.tr("overview.nothing_expected"))
 else:
-    st.plotly_chart(charts.completion_by_grade(by_grade, lang), width="stretch")
+    st.plotly_chart(ui.chart(charts.completion_by_grade, by_grade, lang), width="stretch")
     ui.table(by_grade, {
         "grade": "col.grade", "classes": "col.classes", "students": "col.students",
         "expected": "col.expected", "entered": "col.entered", "completion": "col.completion"},

@@ -59,7 +59,7 @@ with tab_map:
     if shown.empty:
         st.info(ui.tr("overview.nothing_expected"))
     else:
-        st.plotly_chart(charts.progress_heatmap(shown, lang), width="stretch")
+        st.plotly_chart(ui.chart(charts.progress_heatmap, shown, lang), width="stretch")
         picked = ui.table(shown.assign(
             item=shown["item_name_en" if lang == "en" else "item_name_vi"],
             status_text=ui.tr_each("status.", shown["status"]),
@@ -106,7 +106,7 @@ with tab_history:
     if window is not None:  # from a little before the window opens
         totals = totals[totals["taken_at"].dt.date >= window.opens - pd.Timedelta(days=7)]
     line = progress.projection_line(totals, snapshot.taken_at, window.lock if window else None)
-    st.plotly_chart(charts.burnup(totals, lang, window.opens if window else None,
+    st.plotly_chart(ui.chart(charts.burnup, totals, lang, window.opens if window else None,
                                   window.deadline if window else None,
                                   window.lock if window else None, line), width="stretch")
     st.caption(ui.tr("progress.history_note"))

@@ -54,8 +54,9 @@ with tab_subjects:
         st.info(ui.tr("results.no_levels"))
     else:
         st.markdown("##### " + ui.tr("results.all_subjects"))
-        st.plotly_chart(charts.level_share_bars(with_labels(results.subject_shares(in_scope)),
-                                                "subject", lang), width="stretch")
+        st.plotly_chart(ui.chart(charts.level_share_bars,
+                                 with_labels(results.subject_shares(in_scope)),
+                                 "subject", lang), width="stretch")
         codes = list(dict.fromkeys(results.subject_shares(in_scope)["item_code"]))
         subject = pick(ui.tr("results.subject"), codes, "subject", ui.item_name)
         one = subject_levels[subject_levels["item_code"] == subject]
@@ -64,10 +65,12 @@ with tab_subjects:
                                                       ["grade", "class_name", "class_id"]))
         left, right = st.columns(2)
         left.markdown("##### " + ui.tr("results.by_grade", subject=ui.item_name(subject)))
-        left.plotly_chart(charts.level_share_bars(by_grade, "subject", lang, "grade_label"),
+        left.plotly_chart(ui.chart(charts.level_share_bars, by_grade, "subject", lang,
+                                   "grade_label"),
                           width="stretch")
         right.markdown("##### " + ui.tr("results.by_class", subject=ui.item_name(subject)))
-        right.plotly_chart(charts.level_share_bars(by_class, "subject", lang, "class_name"),
+        right.plotly_chart(ui.chart(charts.level_share_bars, by_class, "subject", lang,
+                                    "class_name"),
                            width="stretch")
         table = with_labels(results.subject_shares(in_scope, ["grade", "class_name", "class_id"]))
         ui.table(table.assign(level_text=level_names(table, "subject")),
@@ -84,7 +87,7 @@ with tab_traits:
     if trait_levels.empty:
         st.info(ui.tr("results.no_levels"))
     else:
-        st.plotly_chart(charts.level_share_bars(
+        st.plotly_chart(ui.chart(charts.level_share_bars,
             with_labels(results.trait_shares(trait_levels)), "trait", lang,
             group_col="group_label"), width="stretch")
         table = with_labels(results.trait_shares(trait_levels, ["grade", "class_name", "class_id"]))
@@ -104,7 +107,7 @@ with tab_scores:
         distribution = with_labels(results.score_distribution(scores, ["grade", "item_code"]))
         codes = list(dict.fromkeys(distribution["item_code"]))
         scored = pick(ui.tr("results.subject"), codes, "scored", ui.item_name)
-        st.plotly_chart(charts.score_histogram(
+        st.plotly_chart(ui.chart(charts.score_histogram,
             distribution[distribution["item_code"] == scored], lang, "grade_label"),
             width="stretch")
         ui.table(distribution, {"grade": "col.grade", "label": "col.subject", "score": "col.score",
@@ -130,7 +133,7 @@ with tab_moves:
     else:
         codes = list(dict.fromkeys(moves["item_code"]))
         moved = pick(ui.tr("results.subject"), codes, "moved", ui.item_name)
-        st.plotly_chart(charts.transition_heatmap(results.transition_matrix(moves, moved),
+        st.plotly_chart(ui.chart(charts.transition_heatmap, results.transition_matrix(moves, moved),
                                                   before, after, lang), width="stretch")
         ui.table(with_labels(moves), {"label": "col.item", "level_from": "col.level_from",
                                       "level_to": "col.level_to", "students": "col.students"},
@@ -145,7 +148,8 @@ with tab_year:
         st.info(ui.tr("results.no_year"))
     else:
         table = results.classification_shares(year)
-        st.plotly_chart(charts.level_share_bars(table, "classification", lang, "class_name"),
+        st.plotly_chart(ui.chart(charts.level_share_bars, table, "classification", lang,
+                                 "class_name"),
                         width="stretch")
         ui.table(table.assign(level_text=level_names(table, "classification")),
                  {"class_name": "col.class", "level_text": "col.classification",
@@ -170,7 +174,7 @@ with tab_compare:
         if pair.empty:
             st.info(ui.tr("results.no_levels"))
         else:
-            st.plotly_chart(charts.classes_side_by_side(pair, lang), width="stretch")
+            st.plotly_chart(ui.chart(charts.classes_side_by_side, pair, lang), width="stretch")
             ui.table(pair.assign(level_text=level_names(pair, "subject")),
                      {"class_name": "col.class", "label": "col.subject", "level_text": "col.level",
                       "students": "col.students", "share": "col.share"},

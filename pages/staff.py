@@ -72,7 +72,8 @@ with tab_count:
         name = ui.tr(f"staff.dim.{dimension}")
         st.markdown(f"##### {name}")
         left, right = st.columns([3, 2])
-        left.plotly_chart(charts.count_bars(counts, "label", "staff", lang), width="stretch",
+        left.plotly_chart(ui.chart(charts.count_bars, counts, "label", "staff", lang),
+                          width="stretch",
                           key=f"count-{dimension}")
         with right:
             ui.table(counts, {"label": f"staff.dim.{dimension}", "staff": "col.staff",
@@ -85,7 +86,7 @@ with tab_qual:
     table = staffing.qualification_table(staff)
     table["label"] = [ui.tr(f"staff.standard.{s}") for s in table["standard"]]
     left, right = st.columns([3, 2])
-    left.plotly_chart(charts.count_bars(table, "label", "staff", lang), width="stretch",
+    left.plotly_chart(ui.chart(charts.count_bars, table, "label", "staff", lang), width="stretch",
                       key="qualification")
     with right:
         ui.table(table, {"label": "col.standard", "staff": "col.staff", "share": "col.share"},
