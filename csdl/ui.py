@@ -153,6 +153,8 @@ def pick_school(snapshot: snapshots.SnapshotInfo) -> pd.Series | None:
         return None
     schools = query(snapshot, "schools", school_ids=allowed)
     if len(schools) == 1:
+        if st.query_params.get("school") not in (None, schools.iloc[0]["school_id"]):
+            del st.query_params["school"]  # another school's id: dropped from the URL
         return schools.iloc[0]
     ids = list(schools["school_id"])
     wanted = st.query_params.get("school")

@@ -30,7 +30,7 @@ from csdl.literal import literal
 from csdl.parsed import KINDS, ParsedFile
 from csdl.problems import ImportRefused
 from csdl.samples import write_csv, write_rows_xls, write_rows_xlsx, write_sector_files
-from tests.conftest import small_school_tables
+from tests.conftest import small_school_tables, bind_session
 from tests.readers_fixtures import SCHOOL_ID, SCHOOL_NAME, SCHOOL_YEAR, contract_tables
 
 TAKEN_AT = datetime(2027, 1, 8, 17, 0)
@@ -379,6 +379,7 @@ def signed_in_page(script: str, data_dir: Path, monkeypatch, role: str,
     for key, value in {"authentication_status": True, "username": f"test_{role}",
                        "name": "Người thử", "roles": [role], **(state or {})}.items():
         at.session_state[key] = value
+    bind_session(at)  # the account and its school, in users.yaml
     at.run()
     at.switch_page(script).run()
     assert not at.exception, at.exception

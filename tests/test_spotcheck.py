@@ -391,7 +391,10 @@ def test_cli_report_spot_checks(small_snapshot, capsys):
         paper = {"T": "H", "H": "T", "Đ": "T"}.get(db_value, "1") if verdict == "mismatch" else None
         spotcheck.record_verdict(data, first, position, verdict, paper, actor="phohieutruong")
     new_check(data, info, size=3, seed=8, at=datetime(2027, 1, 12, 9))
-    assert cli.main(["report", "spot-checks", "--data", str(data)]) == 0
+    # The fixture holds two schools: a report is for one of them.
+    assert cli.main(["report", "spot-checks", "--data", str(data)]) == 2
+    capsys.readouterr()
+    assert cli.main(["report", "spot-checks", "--data", str(data), "--school-id", "S1"]) == 0
     lines = capsys.readouterr().out.splitlines()
     low, high = spotcheck.clopper_pearson(1, 8)
     assert lines == [
