@@ -1191,9 +1191,9 @@ def make_demo(data_dir: Path | str, seed: int = 2026, as_of: date | None = None,
     Built to scale (a province of 500 schools): schools are independent, so each is built and
     cut into its tables at every missing time by a worker process (`workers`, default one per
     CPU), which writes them as Parquet files to a temporary folder and keeps nothing. Each
-    snapshot is then loaded by DuckDB from those files in one statement per table. No process
-    ever holds more than one school in pandas, and the snapshots' content does not depend on
-    the number of workers.
+    snapshot is then loaded by DuckDB from those files in one statement per table, again one
+    snapshot per worker. No process ever holds more than one school in pandas, and the
+    snapshots' content does not depend on the number of workers.
     """
     series = series or ("full" if schools == 1 else "short")
     plan = demo_plan(as_of or DEFAULT_AS_OF, series)
@@ -1223,13 +1223,11 @@ def make_demo(data_dir: Path | str, seed: int = 2026, as_of: date | None = None,
         jobs = [_StageJob(spec, tuple((t, snapshot_id) for t, _, snapshot_id in missing), stage,
                           samples_dir if spec.index == 0 else None, plan[-1][0])
                 for spec in specs if missing or (spec.index == 0 and samples_dir)]
-        _run_jobs(jobs, workers)
-        for taken_at, note, snapshot_id in missing:
-            year = rules.school_year_of(taken_at)
-            tables = {**_staged(Path(stage) / f"year-{year}"), **_staged(Path(stage) / snapshot_id)}
-            written[snapshot_id] = snapshots.write_snapshot(
-                data_dir, tables, school_year=year, taken_at=taken_at, source=SOURCE,
-                created_by=SOURCE, note=note, snapshot_id=snapshot_id)
+        _in_processes(_stage_school, jobs, workers)
+        # Snapshots are independent too: each is written by its own process, in parallel.
+        infos = _in_processes(_write_staged, [(str(data_dir), stage, *p) for p in missing],
+                              workers)
+        written.update({info.snapshot_id: info for info in infos})
     return [written.get(snapshot_id) or snapshots.get_snapshot(data_dir, snapshot_id)
             for _, _, snapshot_id in planned]
 
@@ -1243,17 +1241,25 @@ class _StageJob:
     samples_at: datetime
 
 
-def _run_jobs(jobs: list[_StageJob], workers: int | None) -> None:
-    workers = min(workers or os.cpu_count() or 1, len(jobs))
+def _in_processes(task, items: list, workers: int | None) -> list:
+    """`[task(item) for item in items]`, over `workers` processes (default one per CPU)."""
+    workers = min(workers or os.cpu_count() or 1, len(items))
     if workers <= 1:
-        for job in jobs:
-            _stage_school(job)
-        return
+        return [task(item) for item in items]
     # spawn, not fork: the parent may hold DuckDB or Streamlit threads.
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(workers, mp_context=context) as pool:
-        for _ in pool.map(_stage_school, jobs):
-            pass
+        return list(pool.map(task, items))
+
+
+def _write_staged(args: tuple[str, str, datetime, str, str]) -> snapshots.SnapshotInfo:
+    """Write one snapshot from the staged Parquet files of every school."""
+    data_dir, stage, taken_at, note, snapshot_id = args
+    year = rules.school_year_of(taken_at)
+    tables = {**_staged(Path(stage) / f"year-{year}"), **_staged(Path(stage) / snapshot_id)}
+    return snapshots.write_snapshot(data_dir, tables, school_year=year, taken_at=taken_at,
+                                    source=SOURCE, created_by=SOURCE, note=note,
+                                    snapshot_id=snapshot_id)
 
 
 # Tables that do not change within a school year: staged once per school and year.

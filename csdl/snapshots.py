@@ -87,6 +87,8 @@ def catalogue_frames() -> dict[str, pd.DataFrame]:
 
 
 def register_after_write(hook: Callable[[duckdb.DuckDBPyConnection], None]) -> None:
+    """Run `hook` on every snapshot this process writes (a district demo writes its snapshots
+    in worker processes, where a hook registered at run time is not known)."""
     if hook not in _AFTER_WRITE_HOOKS:
         _AFTER_WRITE_HOOKS.append(hook)
 
