@@ -590,3 +590,19 @@ def chart(builder, *args: object, **kwargs: object):
     page, on every rerun), while st.plotly_chart only reads the figure. Callers must not
     change the figure they get."""
     return _chart(builder.__name__, *args, **kwargs)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _snapshot_diff(data_path: str, before_id: str, after_id: str, school_id: str,
+                   period: str | None) -> pd.DataFrame:
+    from . import diff
+
+    return diff.diff(data_path, before_id, after_id, school_id, period)
+
+
+def snapshot_diff(before_id: str, after_id: str, school_id: str,
+                  period: str | None = None) -> pd.DataFrame:
+    """diff.diff of two snapshots for one school, cached: both are immutable, and the compare
+    tab ran the join of both files on every rerun of the page."""
+    scope.check(school_id)  # before the cache: a hit must not skip the check
+    return _snapshot_diff(str(data_dir()), before_id, after_id, school_id, period)

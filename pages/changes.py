@@ -3,7 +3,7 @@ allow them and the principal's decisions; and the difference between any two sna
 import pandas as pd
 import streamlit as st
 
-from csdl import changes, diff, rules, snapshots, ui
+from csdl import changes, rules, snapshots, ui
 from csdl.i18n import fmt_datetime, fmt_number
 from csdl.literal import literal
 
@@ -150,7 +150,7 @@ with tab_compare:
     period = c3.selectbox(ui.tr("ui.period"), [None, *rules.PERIODS],
                           format_func=lambda p: ui.tr("changes.all_periods") if p is None else p)
     try:
-        compared = diff.diff(data_dir, before, after_id, school.school_id, period)
+        compared = ui.snapshot_diff(before, after_id, school.school_id, period)
     except snapshots.SnapshotError as exc:
         st.error(str(exc))
     else:
