@@ -81,9 +81,7 @@ def prepare_import(
 
     # Real imports never build on the demo school's data.
     base = snapshots.latest_snapshot(data_dir, school_year, exclude_demo=True)
-    tables = snapshots.read_tables(data_dir, base.snapshot_id) if base else {}
-    tables = {t: tables.get(t, _empty(t)) for t in _data_tables()}
-    known_schools = sorted(set(tables["school"]["school_id"]))
+    known_schools = _school_ids(data_dir, base)
     if school_id is None:
         if len(known_schools) == 1:
             school_id = known_schools[0]
@@ -92,6 +90,10 @@ def prepare_import(
     if problems:
         raise ImportRefused(problems)
     assert school_id is not None
+    # Only this school's rows are read and merged here; the others are copied from the base
+    # snapshot inside DuckDB when the import is written (a province never sits in pandas).
+    tables = snapshots.read_tables(data_dir, base.snapshot_id, school_id) if base else {}
+    tables = {t: tables.get(t, _empty(t)) for t in _data_tables()}
     existing = tables["school"][tables["school"]["school_id"] == school_id]
     if school_name is None:
         names = [f.school_name for f in parsed if f.school_name]
@@ -126,9 +128,21 @@ def prepare_import(
 def commit_import(prepared: PreparedImport, data_dir: Path | str,
                   created_by: str | None = None) -> snapshots.SnapshotInfo:
     note = ", ".join(f.name for f in prepared.files)
+    carry = (prepared.base.path, prepared.school_id) if prepared.base else None
     return snapshots.write_snapshot(
         data_dir, prepared.tables, school_year=prepared.school_year, taken_at=prepared.taken_at,
-        source="import", created_by=created_by, note=note[:500], files=prepared.file_rows)
+        source="import", created_by=created_by, note=note[:500], files=prepared.file_rows,
+        carry_from=carry)
+
+
+def _school_ids(data_dir: Path | str, base: snapshots.SnapshotInfo | None) -> list[str]:
+    if base is None:
+        return []
+    con = snapshots.connect(data_dir, base.snapshot_id)
+    try:
+        return sorted(r[0] for r in con.execute("SELECT school_id FROM school").fetchall())
+    finally:
+        con.close()
 
 
 def _data_tables() -> list[str]:

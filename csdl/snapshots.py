@@ -104,8 +104,12 @@ def write_snapshot(
     note: str | None = None,
     files: pd.DataFrame | None = None,
     snapshot_id: str | None = None,
+    carry_from: tuple[Path, str] | None = None,
 ) -> SnapshotInfo:
     """Write a complete snapshot atomically and return its info.
+
+    `carry_from=(base snapshot file, school_id)`: `tables` hold that school only (and the whole
+    `school` list); every other school's rows are copied from the base file inside DuckDB.
 
     `tables` holds DataFrames for the contract's data tables (missing ones are written empty;
     missing columns are NULL), or lists of Parquet files whose rows are loaded in that order
@@ -139,6 +143,8 @@ def write_snapshot(
         try:
             con.execute("SET enable_progress_bar = false")  # a province's summary takes a while
             load_tables(con, frames)
+            if carry_from is not None:
+                _carry_over(con, *carry_from)
             summaries.write_summary_table(con)
             for hook in _AFTER_WRITE_HOOKS:
                 hook(con)
@@ -339,11 +345,47 @@ def get_snapshot(data_dir: Path | str, snapshot_id: str) -> SnapshotInfo:
         raise SnapshotError(f"Không đọc được bản chụp {snapshot_id}: {exc}") from exc
 
 
-def read_tables(data_dir: Path | str, snapshot_id: str) -> dict[str, pd.DataFrame]:
-    """Every data table of a snapshot as DataFrames (used to build the next one from it)."""
+def read_tables(data_dir: Path | str, snapshot_id: str,
+                school_id: str | None = None) -> dict[str, pd.DataFrame]:
+    """Every data table of a snapshot as DataFrames (used to build the next one from it).
+
+    With `school_id`, only that school's rows of its tables (the `school` list and the file
+    list stay whole): an import of one school in a district never holds the others in pandas."""
     con = connect(data_dir, snapshot_id)
     try:
-        return {t: con.execute(f'SELECT * FROM "{t}"').df() for t in table_columns()
-                if t not in CATALOGUE_TABLES and t != "snapshot" and t not in DERIVED_TABLES}
+        out = {}
+        for table, cols in table_columns().items():
+            if table in CATALOGUE_TABLES or table == "snapshot" or table in DERIVED_TABLES:
+                continue
+            if school_id is not None and "school_id" in cols and table != "school":
+                out[table] = con.execute(f'SELECT * FROM "{table}" WHERE school_id = ?',
+                                         [school_id]).df()
+            else:
+                out[table] = con.execute(f'SELECT * FROM "{table}"').df()
+        return out
     finally:
         con.close()
+
+
+def carried_tables() -> list[str]:
+    """The tables whose other schools' rows `write_snapshot(carry_from=…)` copies over."""
+    return [t for t, cols in table_columns().items()
+            if "school_id" in cols and t != "school" and t not in DERIVED_TABLES]
+
+
+def _carry_over(con: duckdb.DuckDBPyConnection, base: Path, school_id: str) -> None:
+    """Copy every other school's rows from the base snapshot, inside DuckDB."""
+    con.execute("ATTACH ? AS base (READ_ONLY)", [str(base)])
+    try:
+        for table in carried_tables():
+            present = {r[0] for r in con.execute(
+                "SELECT column_name FROM information_schema.columns "
+                "WHERE table_catalog = 'base' AND table_name = ?", [table]).fetchall()}
+            cols = [c for c in table_columns()[table] if c in present]
+            if not cols:
+                continue  # a table the base snapshot's contract did not have yet
+            quoted = ", ".join(f'"{c}"' for c in cols)
+            con.execute(f'INSERT INTO main."{table}" ({quoted}) SELECT {quoted} '
+                        f'FROM base."{table}" WHERE school_id IS DISTINCT FROM ?', [school_id])
+    finally:
+        con.execute("DETACH base")

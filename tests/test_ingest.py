@@ -209,3 +209,48 @@ def test_demo_paperwork_for_changes_after_the_gk1_lock(demo_dir):
     assert decisions.get("approved") == 4 and decisions.get("rejected") == 2
     assert decisions.get("pending") == 1 and decisions.get("none", 0) >= 1
     assert len(changes.requests(demo_dir, latest.school_year, "DEMO01")) == 7
+
+
+def test_importing_one_school_keeps_every_other_schools_rows_as_they_were(tmp_path, school_files):
+    """In a district, one school's import copies the others from the base snapshot (inside
+    DuckDB): their rows come through unchanged, table by table, and the pandas side of the
+    merge never holds them."""
+    from csdl import ingest
+
+    data = tmp_path / "data"
+    for school in (SCHOOL_ID, "OTHER9"):
+        assert run_cli("import", school_files["C1-HocSinh.xls"],
+                       school_files["PhanCongChuyenMon.xlsx"], school_files["CSDL_GiaoVien.xls"],
+                       school_files["KQHT-C1-GK1-Khoi4.xlsx"], "--data", data,
+                       "--school-id", school, "--school-name", f"Trường {school}",
+                       "--taken-at", "2026-11-05T08:00" if school == SCHOOL_ID
+                       else "2026-11-06T08:00") == 0
+
+    def rows_of(school: str) -> dict[str, list]:
+        info = snapshots.latest_snapshot(data)
+        con = snapshots.connect(data, info.snapshot_id)
+        try:
+            return {t: sorted(map(repr, con.execute(
+                        f'SELECT * FROM "{t}" WHERE school_id = ?', [school]).fetchall()))
+                    for t in snapshots.carried_tables()}
+        finally:
+            con.close()
+
+    other_before = rows_of("OTHER9")
+    assert other_before["student"] and other_before["subject_result"]
+    parsed = ingest.read_files([(school_files["KQHT-C1-GK1-Khoi5.xlsx"], "KQHT-C1-GK1-Khoi5.xlsx")],
+                               None)
+    prepared = ingest.prepare_import(parsed, data, school_id=SCHOOL_ID,
+                                     taken_at=datetime(2026, 11, 7, 8, 0))
+    for name, df in prepared.tables.items():
+        if "school_id" in df and name != "school":
+            assert set(df["school_id"]) <= {SCHOOL_ID}, name
+    assert sorted(prepared.tables["school"]["school_id"]) == sorted([SCHOOL_ID, "OTHER9"])
+    ingest.commit_import(prepared, data)
+
+    assert rows_of("OTHER9") == other_before
+    grades = raw(data, "SELECT DISTINCT c.grade FROM subject_result r JOIN student s USING "
+                       "(school_id, student_id) JOIN \"class\" c USING (school_id, class_id) "
+                       f"WHERE r.school_id = '{SCHOOL_ID}' ORDER BY 1")["grade"].tolist()
+    assert grades == [4, 5]
+    assert raw(data, "SELECT count(*) AS n FROM school")["n"][0] == 2
