@@ -16,11 +16,14 @@ enter at their own pace; a few are late. Planted data problems, for the pages to
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import multiprocessing
 import os
+import sys
 import tempfile
+import types
 import zlib
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -1248,8 +1251,22 @@ def _in_processes(task, items: list, workers: int | None) -> list:
         return [task(item) for item in items]
     # spawn, not fork: the parent may hold DuckDB or Streamlit threads.
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+    with _main_hidden(), ProcessPoolExecutor(workers, mp_context=context) as pool:
         return list(pool.map(task, items))
+
+
+@contextlib.contextmanager
+def _main_hidden():
+    """spawn re-runs the parent's `__main__` file in every worker. Under Streamlit or AppTest
+    that is a page script, which must not run there (it died in the worker): the tasks live in
+    this module, so the workers need no `__main__` at all while they start."""
+    main = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        if main is not None:
+            sys.modules["__main__"] = main
 
 
 def _write_staged(args: tuple[str, str, datetime, str, str]) -> snapshots.SnapshotInfo:
