@@ -47,8 +47,20 @@ def names() -> list[str]:
 
 
 def prepare(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
-    """Define the shared macros on a connection (idempotent)."""
+    """Define the shared macros on a connection (idempotent), and `progress_units_stored`:
+    the progress summary written with the snapshot, or the same figures computed when the
+    snapshot predates it."""
     con.execute((QUERY_DIR / "_shared.sql").read_text(encoding="utf-8"))
+    stored = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = "
+                         "'main' AND table_name = 'progress_summary'").fetchone()[0]
+    if stored:
+        con.execute("CREATE OR REPLACE TEMP VIEW progress_units_stored AS "
+                    "SELECT * EXCLUDE (snapshot_id, taken_at, school_year) "
+                    "FROM main.progress_summary")
+    else:
+        periods = " UNION ALL ".join(f"SELECT * FROM progress_units_all('{p}')"
+                                     for p in ("GK1", "CK1", "GK2", "CN"))
+        con.execute(f"CREATE OR REPLACE TEMP VIEW progress_units_stored AS {periods}")
     return con
 
 

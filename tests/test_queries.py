@@ -44,3 +44,42 @@ def test_missing_parameter_is_an_error(small_snapshot):
     data_dir, info = small_snapshot
     with pytest.raises(queries.QueryError):
         run_query(data_dir, info, "completion_by_grade", school_id="S1")
+
+
+def test_progress_units_read_from_the_stored_summary_equal_the_computed_ones(small_snapshot):
+    """progress_units reads the summary written with the snapshot; it must give exactly what
+    computing entry_cells afresh gives, for every school and period — also on a connection
+    where the summary table is missing (a snapshot from before summaries)."""
+    import duckdb
+
+    from csdl import snapshots
+
+    data_dir, info = small_snapshot
+    con = queries.prepare(snapshots.connect(data_dir, info.snapshot_id))
+    copy = duckdb.connect(":memory:")
+    try:
+        for school in ("S1", "S2"):
+            for period in ("GK1", "CK1", "GK2", "CN"):
+                stored = queries.run(con, "progress_units", school_id=school, period=period)
+                fresh = con.execute(
+                    "SELECT class_id, item_code, staff_id, expected, entered FROM "
+                    "progress_units_all(?) WHERE school_id = ? ORDER BY grade, class_name, "
+                    "item_code", [period, school]).df()
+                assert stored[list(fresh.columns)].reset_index(drop=True).equals(fresh)
+                if school == "S1" and period == "CK1":
+                    assert fresh["expected"].sum() > 0 and fresh["entered"].sum() > 0
+        # The same questions on a copy without the summary table fall back to computing it.
+        copy.execute("ATTACH ? AS src (READ_ONLY)", [str(info.path)])
+        for (table,) in con.execute("SELECT table_name FROM information_schema.tables "
+                                    "WHERE table_name <> 'progress_summary' AND "
+                                    "table_schema = 'main' AND table_type = 'BASE TABLE'"
+                                    ).fetchall():
+            copy.execute(f'CREATE TABLE "{table}" AS SELECT * FROM src."{table}"')
+        copy.execute("DETACH src")
+        queries.prepare(copy)
+        for period in ("GK1", "CK1"):
+            assert queries.run(copy, "progress_units", school_id="S1", period=period).equals(
+                queries.run(con, "progress_units", school_id="S1", period=period))
+    finally:
+        con.close()
+        copy.close()
