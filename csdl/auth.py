@@ -7,6 +7,8 @@ restart does not reset the lockout.
 """
 from __future__ import annotations
 
+import copy
+import functools
 import os
 import re
 import secrets
@@ -130,7 +132,14 @@ def load_config(data_dir: Path | str) -> dict:
         }
         _write_config(data_dir, config)
         return config
-    with path.open(encoding="utf-8") as fh:
+    st = path.stat()
+    # Every page run reads the accounts several times: parse once per version of the file.
+    return copy.deepcopy(_parsed_config(str(path), st.st_mtime_ns, st.st_size, st.st_ino))
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed_config(path: str, mtime_ns: int, size: int, inode: int) -> dict:
+    with open(path, encoding="utf-8") as fh:
         config = yaml.safe_load(fh) or {}
     config.setdefault("credentials", {}).setdefault("usernames", {})
     config["credentials"]["usernames"] = config["credentials"]["usernames"] or {}
