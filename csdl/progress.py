@@ -251,7 +251,7 @@ def compute(data_dir: Path | str, snapshot: snapshots.SnapshotInfo, school_id: s
         if (grade, class_id) not in locks:
             if not period_events:
                 period_events.append(schedule.events(data_dir, snapshot.school_year, period,
-                                                     school_id))
+                                                     school_id).to_dict("records"))
             window_for(grade)
             locks[(grade, class_id)] = schedule.decide(
                 period_events[0], found_windows[grade], grade, class_id,

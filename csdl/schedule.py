@@ -580,7 +580,7 @@ def events(data_dir: Path | str, school_year: str, period: str | None = None,
     return df
 
 
-def _covers(event: pd.Series, grade: int | None, class_id: str | None) -> bool:
+def _covers(event: dict, grade: int | None, class_id: str | None) -> bool:
     if event["scope"] == "school":
         return True
     if event["scope"] == "grade":
@@ -588,12 +588,13 @@ def _covers(event: pd.Series, grade: int | None, class_id: str | None) -> bool:
     return class_id is not None and event["scope_value"] == class_id
 
 
-def decide(period_events: pd.DataFrame, window: tuple[date, date, date] | None,
+def decide(period_events: pd.DataFrame | list[dict], window: tuple[date, date, date] | None,
            grade: int | None, class_id: str | None, at: datetime) -> LockState:
     """The lock rule on data already read: the latest event at or before `at` covering the class
     (the later record wins a tie) decides; without one, the schedule's lock day does."""
-    applying = [e for _, e in period_events.iterrows()
-                if e["at"] <= at and _covers(e, grade, class_id)]
+    if isinstance(period_events, pd.DataFrame):
+        period_events = period_events.to_dict("records")
+    applying = [e for e in period_events if e["at"] <= at and _covers(e, grade, class_id)]
     if applying:
         latest = max(applying, key=lambda e: (e["at"], e["id"]))
         return LockState(latest["action"] == "lock", latest["at"], latest["recorded_by"],
@@ -619,14 +620,18 @@ def lock_states(data_dir: Path | str, school_year: str, classes: pd.DataFrame,
     schedule = windows(data_dir, school_year)
     out = []
     for period in rules.PERIODS:
-        period_events = all_events[all_events["period"] == period]
+        # Read once per period, not once per class (a school has ~30 classes).
+        period_events = all_events[all_events["period"] == period].to_dict("records")
         rows = schedule[schedule["period"] == period]
+        windows_by_grade: dict[int | None, tuple | None] = {}
         for c in classes.to_dict("records"):
             grade = None if pd.isna(c["grade"]) else int(c["grade"])
-            # The grade's own row overrides the whole school's (grade 0 sorts first).
-            match = rows[rows["grade"].fillna(0).isin([0, grade or 0])]
-            window = tuple(match.iloc[-1][list(DATE_FIELDS)]) if len(match) else None
-            state = decide(period_events, window, grade, c["class_id"], at)
+            if grade not in windows_by_grade:
+                # The grade's own row overrides the whole school's (grade 0 sorts first).
+                match = rows[rows["grade"].fillna(0).isin([0, grade or 0])]
+                windows_by_grade[grade] = (tuple(match.iloc[-1][list(DATE_FIELDS)])
+                                           if len(match) else None)
+            state = decide(period_events, windows_by_grade[grade], grade, c["class_id"], at)
             out.append({"period": period, **c, **asdict(state)})
     # object columns keep None (not NaN/NaT) for "no lock yet".
     states = pd.DataFrame(out, columns=["period", *classes.columns, "locked", "since", "by",
