@@ -219,10 +219,13 @@ def cmd_demo(args: argparse.Namespace, data_dir: Path) -> int:
                            series=args.snapshots)
     auth.ensure_demo_users(data_dir)
     schedule.store_demo_schedule(data_dir)
+    # Prints (PDF and Excel files) and spot checks cost seconds per school: in a district's
+    # demo only its first schools have them; every school has its change requests.
+    paperwork = demo.school_ids(args.schools)[:DEMO_PAPERWORK_SCHOOLS]
     if len(infos) > 1:  # requests and prints compare a snapshot after the GK1 lock with one before
         changes.store_demo_requests(data_dir)
-        printing.store_demo_prints(data_dir)
-    spotcheck.store_demo_checks(data_dir)
+        printing.store_demo_prints(data_dir, only=paperwork)
+    spotcheck.store_demo_checks(data_dir, only=paperwork)
     print(t("cli.demo_done", args.lang, count=len(infos), folder=data_dir))
     last = infos[-1]
     school_ids = demo.school_ids(args.schools)
@@ -236,6 +239,7 @@ def cmd_demo(args: argparse.Namespace, data_dir: Path) -> int:
 
 
 DEMO_SUMMARIES = 3  # schools whose summary the demo command prints
+DEMO_PAPERWORK_SCHOOLS = 3  # schools of a district's demo with printed sheets and spot checks
 
 
 def cmd_snapshots(args: argparse.Namespace, data_dir: Path) -> int:

@@ -1025,7 +1025,7 @@ def differences_by_class(found: pd.DataFrame,
             for c in class_ids}
 
 
-def store_demo_prints(data_dir: Path | str) -> None:
+def store_demo_prints(data_dir: Path | str, only: list[str] | None = None) -> None:
     """The demo school's printed GK1 sheets: two printed from the latest snapshot (they match),
     and one printed the day after the lock for a class corrected since — it no longer matches.
     Idempotent: nothing is added when the demo already has prints."""
@@ -1035,6 +1035,8 @@ def store_demo_prints(data_dir: Path | str) -> None:
     if latest is None or latest.source != "demo":
         return
     for school_id in _school_ids(data_dir, latest):
+        if only is not None and school_id not in only:
+            continue  # a district's demo: paperwork for its first schools only
         if not prints(data_dir, latest.school_year, school_id).empty:
             continue
         [locked] = [lp for lp in changes.locked_periods(data_dir, latest) if lp.period == "GK1"]

@@ -733,7 +733,7 @@ def _other_value(item_type: str, field_name: str, value: str) -> str:
     return levels[(levels.index(value) + 1) % len(levels)] if value in levels else levels[1]
 
 
-def store_demo_checks(data_dir: Path | str) -> None:
+def store_demo_checks(data_dir: Path | str, only: list[str] | None = None) -> None:
     """On the demo's latest snapshot: a finished GK1 check (stratified, sized to show an error
     rate below 5%) with three mismatches and two items that could not be verified, recorded by
     the vice-principal over the two working days after the snapshot (GK1 locked long before);
@@ -744,6 +744,8 @@ def store_demo_checks(data_dir: Path | str) -> None:
         return
     day1, day2 = _working_days_after(latest.taken_at.date(), 2)
     for school_id in _school_ids(data_dir, latest):
+        if only is not None and school_id not in only:
+            continue  # a district's demo: paperwork for its first schools only
         if not checks(data_dir, school_id, latest.school_year).empty:
             continue
         finished = _demo_check(data_dir, latest, school_id, "GK1", "stratified",
