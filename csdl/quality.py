@@ -197,7 +197,7 @@ def named(found: pd.DataFrame, classes: pd.DataFrame, students: pd.DataFrame) ->
     return out.fillna({"class_name": "", "full_name": ""})
 
 
-@functools.lru_cache(maxsize=32)
+@functools.lru_cache(maxsize=1024)  # the district page asks for every school of a district
 def _cached(data_dir: str, snapshot_id: str, school_id: str, lang: str,
             settings: Settings) -> pd.DataFrame:
     return findings(data_dir, snapshot_id, school_id, lang, settings)

@@ -557,7 +557,8 @@ def snapshot_and_school() -> tuple[snapshots.SnapshotInfo, pd.Series]:
     return snapshot, school
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+# One entry per school and snapshot: the district page asks for every school of a district.
+@st.cache_data(max_entries=1024, show_spinner=False)
 def _changed_after_lock(data_path: str, snapshot_id: str, school_id: str,
                         schedule_key: str) -> pd.DataFrame:
     from . import changes
