@@ -7,7 +7,7 @@ its own subprocess so that its peak RSS (VmHWM) is its own:
 - import: one school's sector files (the demo's 12 sample files) merged onto the scale's latest
   snapshot and written as a new snapshot (read + prepare + commit);
 - pages: every page's full script through Streamlit's AppTest, signed in as principal for school
-  DEMO01. Cold = st.cache_data / st.cache_resource and every functools cache of the csdl modules
+  DEMO01 (and the district comparison as a district account, every school). Cold = st.cache_data / st.cache_resource and every functools cache of the csdl modules
   cleared just before the run (the process itself has already run the sign-in, so Python modules
   are imported, and the snapshot files are in the OS file cache); warm = the median of three
   further runs of the same page;
@@ -182,6 +182,19 @@ def bench_account(data_dir: Path) -> str:
     return username
 
 
+def bench_district_account(data_dir: Path) -> str:
+    """A district account (every school) in the scale's data folder."""
+    import secrets
+
+    from csdl import auth
+
+    username = "bench_district"
+    if auth.get_user(data_dir, username) is None:
+        auth.add_user(data_dir, username, "district", "Bench", secrets.token_urlsafe(16) + "aA1!",
+                      "bench")
+    return username
+
+
 def _exception_text(e) -> str:
     message = getattr(e, "message", "") or str(e.value)
     trace = [line.strip() for line in (getattr(e, "stack_trace", None) or []) if line.strip()]
@@ -201,22 +214,23 @@ def worker_pages(data_dir: Path) -> dict:
     no_school_messages = [t(k).split("{")[0] for k in ("scope.unbound_account",
                                                        "scope.school_not_in_snapshot",
                                                        "ui.no_school") if t(k) != k]
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=900)
-    at.session_state["authentication_status"] = True
-    at.session_state["username"] = username
-    at.session_state["name"] = "Bench"
-    at.session_state["roles"] = ["principal"]
-    at.query_params["school"] = SCHOOL
-    at.run()
-    if at.exception:
-        raise RuntimeError(f"sign-in run failed: {at.exception}")
-    pages = {}
-    for spec in access.PAGES:
-        if "principal" not in spec.roles:
-            continue
+    def signed_in(user: str, role: str) -> AppTest:
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=900)
+        at.session_state["authentication_status"] = True
+        at.session_state["username"] = user
+        at.session_state["name"] = "Bench"
+        at.session_state["roles"] = [role]
+        if role != "district":
+            at.query_params["school"] = SCHOOL
+        at.run()
+        if at.exception:
+            raise RuntimeError(f"sign-in run failed: {at.exception}")
+        return at
+
+    def measure(at: AppTest, key: str) -> dict:
         clear_caches()
         cpu = time.process_time()
-        cold, _ = timed(lambda: at.switch_page(f"pages/{spec.key}.py").run())
+        cold, _ = timed(lambda: at.switch_page(f"pages/{key}.py").run())
         cold_cpu = time.process_time() - cpu
         problems = [_exception_text(e) for e in at.exception]
         cpu = time.process_time()
@@ -226,12 +240,20 @@ def worker_pages(data_dir: Path) -> dict:
         titles = [t.value for t in at.title]
         warnings = [str(w.value) for w in at.warning]
         no_school = any(w.startswith(m) for w in warnings for m in no_school_messages)
-        pages[spec.key] = {"cold_s": cold, "warm_s": warm, "cold_cpu_s": cold_cpu,
-                           "warm_cpu_s": warm_cpu, "title": titles[0] if titles else None,
-                           "errors": problems[:3],
-                           "school_shown": not no_school, "warnings": [w[:120] for w in warnings][:2]}
-        print(f"  page {spec.key:13s} cold {cold:7.3f} s  warm {warm:7.3f} s"
+        print(f"  page {key:13s} cold {cold:7.3f} s  warm {warm:7.3f} s"
               + (f"  ERROR {problems[0][:80]}" if problems else ""), file=sys.stderr, flush=True)
+        return {"cold_s": cold, "warm_s": warm, "cold_cpu_s": cold_cpu,
+                "warm_cpu_s": warm_cpu, "title": titles[0] if titles else None,
+                "errors": problems[:3],
+                "school_shown": not no_school, "warnings": [w[:120] for w in warnings][:2]}
+
+    at = signed_in(username, "principal")
+    pages = {spec.key: measure(at, spec.key) for spec in access.PAGES
+             if "principal" in spec.roles}
+    # The district office's comparison of every school, as a district account sees it.
+    if "district" in access.PAGE_BY_KEY:
+        pages["district"] = measure(signed_in(bench_district_account(data_dir), "district"),
+                                    "district")
     return {"pages": pages, "peak_rss_mb": peak_rss_mb()}
 
 
