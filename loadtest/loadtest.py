@@ -125,7 +125,9 @@ async def session(browser, base: str, number: int, account: tuple, duration: flo
     """Sign in, then go round the role's menu for `duration` seconds (at most `max_loops`)."""
     username, role, _, password = account
     await asyncio.sleep(number * ramp_up)  # people arrive within seconds, not the same instant
-    context = await browser.new_context(locale="vi-VN", viewport={"width": 1280, "height": 900})
+    # Reduced motion: no animations to paint in software (no GPU) while a page waits.
+    context = await browser.new_context(locale="vi-VN", viewport={"width": 1280, "height": 900},
+                                        reduced_motion="reduce")
     context.set_default_timeout(PAGE_TIMEOUT_MS)
     page = await context.new_page()
     try:
