@@ -131,12 +131,12 @@ def create_backup(data_dir: Path | str, out: Path | str | None = None,
                 "files": listed,
             }
             archive.writestr(MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1))
-        _fsync(tmp)
+        snapshots.fsync(tmp)
         os.replace(tmp, out)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    digest = _sha256_file(out)
+    digest = snapshots.file_sha256(out)
     records.audit(data_dir, actor, "backup", archive=out.name, files=len(listed),
                   snapshots=len(good), skipped=[p.name for p, _ in bad], sha256=digest)
     return BackupResult(out, len(listed), [s.snapshot_id for s in good],
@@ -373,7 +373,7 @@ def _swap_in(data_dir: Path, staging: Path) -> Path | None:
         for child in sorted(staging.iterdir()):
             os.replace(child, data_dir / child.name)
             moved_in.append(child.name)
-        _fsync(data_dir)
+        snapshots.fsync(data_dir)
     except BaseException:
         for name in moved_in:
             target = data_dir / name
@@ -415,19 +415,3 @@ def asides(data_dir: Path | str) -> list[Path]:
         return []
     return sorted((p for p in folder.iterdir() if p.is_dir() and p.name.startswith(ASIDE_PREFIX)),
                   reverse=True)
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

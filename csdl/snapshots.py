@@ -153,13 +153,13 @@ def write_snapshot(
                 con, summaries.summary_path(data_dir, snapshot_id))
         finally:
             con.close()
-        _fsync(tmp)
+        fsync(tmp)
         write_checksum(tmp, final)
         # The summary goes first: a summary without its snapshot is ignored, never the reverse.
         if summary_tmp is not None:
             os.replace(summary_tmp, summaries.summary_path(data_dir, snapshot_id))
         os.replace(tmp, final)
-        _fsync(final.parent)
+        fsync(final.parent)
     except BaseException:
         if not final.exists():
             checksum_path(final).unlink(missing_ok=True)
@@ -224,7 +224,8 @@ def _insert_parquet(con: duckdb.DuckDBPyConnection, table: str, cols: tuple[str,
                 {"files": files})
 
 
-def _fsync(path: Path) -> None:
+def fsync(path: Path) -> None:
+    """Flush a file or a folder (a rename) to the disk."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)

@@ -546,6 +546,17 @@ def allowed_pages() -> set[str]:
     return {p.key for p in access.pages_for(current_roles())}
 
 
+def norms():
+    """The norms from settings.yaml; stops the page saying what is wrong when it is unusable."""
+    from .settings import SettingsError, load
+
+    try:
+        return load(data_dir())
+    except SettingsError as exc:
+        st.error(tr("results.settings_error", error=exc))
+        st.stop()
+
+
 def snapshot_and_school() -> tuple[snapshots.SnapshotInfo, pd.Series]:
     """The sidebar's snapshot and school; stops the page with a message when there is none."""
     snapshot = pick_snapshot()

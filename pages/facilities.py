@@ -5,7 +5,6 @@ import streamlit as st
 
 from csdl import charts, facilities, ui
 from csdl.i18n import fmt_number
-from csdl.settings import SettingsError, load as load_settings
 
 ui.guard("facilities")
 st.title(ui.tr("page.facilities"))
@@ -13,11 +12,7 @@ lang = ui.lang()
 snapshot, school = ui.snapshot_and_school()
 school_id = school.school_id
 ui.show_data_age(snapshot)
-try:
-    norms = load_settings(ui.data_dir())
-except SettingsError as exc:
-    st.error(ui.tr("results.settings_error", error=exc))
-    st.stop()
+norms = ui.norms()
 
 rooms = ui.query(snapshot, "facility_rooms", school_id=school_id)
 equipment = ui.query(snapshot, "facility_equipment", school_id=school_id)

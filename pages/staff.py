@@ -7,7 +7,6 @@ from csdl import accounts, charts, exports, records, staffing, ui
 from csdl.i18n import fmt_date, fmt_datetime, fmt_number, fmt_percent
 from csdl.literal import literal
 from csdl.problems import ImportRefused
-from csdl.settings import SettingsError, load as load_settings
 
 ui.guard("staff")
 st.title(ui.tr("page.staff"))
@@ -15,11 +14,7 @@ lang = ui.lang()
 snapshot, school = ui.snapshot_and_school()
 school_id = school.school_id
 ui.show_data_age(snapshot)
-try:
-    norms = load_settings(ui.data_dir())
-except SettingsError as exc:
-    st.error(ui.tr("results.settings_error", error=exc))
-    st.stop()
+norms = ui.norms()
 
 staff = staffing.annotate(ui.query(snapshot, "staff_list", school_id=school_id),
                           snapshot.taken_at)
