@@ -238,13 +238,16 @@ def _check_contents(staging: Path, manifest: dict) -> list[str]:
         try:
             con = duckdb.connect(str(staging / entry["path"]), read_only=True)
             try:
-                row = con.execute("SELECT snapshot_id FROM snapshot").fetchone()
+                row = con.execute(f"SELECT {', '.join(snapshots.INFO_FIELDS)} "
+                                  "FROM snapshot").fetchone()
             finally:
                 con.close()
             if row is None or row[0] != match.group(1):
                 raise ValueError("snapshot_id")
             snapshot_ids.append(match.group(1))
-            # The hash was checked on extraction: it becomes the snapshot's recorded checksum.
+            # The hash was checked on extraction: it becomes the snapshot's recorded checksum,
+            # and the row its recorded info (listing then need not open the file).
+            snapshots.write_info(staging / entry["path"], row)
             snapshots.checksum_path(staging / entry["path"]).write_text(
                 entry["sha256"] + "\n", encoding="ascii")
         except (duckdb.Error, ValueError) as exc:

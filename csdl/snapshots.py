@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import os
 import re
 import secrets
@@ -151,9 +152,11 @@ def write_snapshot(
             con.execute("CHECKPOINT")
             summary_tmp = summaries.export_summary(
                 con, summaries.summary_path(data_dir, snapshot_id))
+            row = con.execute(f"SELECT {', '.join(INFO_FIELDS)} FROM snapshot").fetchone()
         finally:
             con.close()
         fsync(tmp)
+        write_info(final, row)
         write_checksum(tmp, final)
         # The summary goes first: a summary without its snapshot is ignored, never the reverse.
         if summary_tmp is not None:
@@ -163,6 +166,7 @@ def write_snapshot(
     except BaseException:
         if not final.exists():
             checksum_path(final).unlink(missing_ok=True)
+            info_path(final).unlink(missing_ok=True)
         tmp.unlink(missing_ok=True)
         Path(str(tmp) + ".wal").unlink(missing_ok=True)
         if summary_tmp is not None:
@@ -277,24 +281,69 @@ def _checksum_matches(path: str, mtime_ns: int, size: int, recorded: str) -> boo
     return file_sha256(Path(path)) == recorded
 
 
-def _check_checksum(path: Path, st: os.stat_result) -> None:
-    """Raise when the recorded SHA-256 differs; a snapshot written before checksums has none."""
+def _checksum_ok(path: Path, mtime_ns: int, size: int) -> bool | None:
+    """True / False: the file matches / differs from its recorded SHA-256; None: none recorded
+    (a snapshot written before checksums)."""
     try:
         recorded = checksum_path(path).read_text(encoding="ascii").strip()
     except FileNotFoundError:
-        return
-    if not _checksum_matches(str(path), st.st_mtime_ns, st.st_size, recorded):
+        return None
+    return _checksum_matches(str(path), mtime_ns, size, recorded)
+
+
+def _check_checksum(path: Path, st: os.stat_result) -> None:
+    """Raise when the recorded SHA-256 differs; a snapshot written before checksums has none."""
+    if _checksum_ok(path, st.st_mtime_ns, st.st_size) is False:
         raise SnapshotError("nội dung tệp không khớp mã kiểm tra SHA-256 ghi lúc tạo "
                             "(tệp bị hỏng hoặc bị sửa)")
 
 
+INFO_FIELDS = ("snapshot_id", "school_year", "taken_at", "source", "created_at", "created_by",
+               "note")
+_INFO_TIMES = ("taken_at", "created_at")
+
+
+def info_path(snapshot_file: Path) -> Path:
+    """`<id>.json` beside `<id>.duckdb`: its snapshot row, so listing need not open the file."""
+    return snapshot_file.with_suffix(".json")
+
+
+def write_info(snapshot_file: Path, row: Sequence[object]) -> None:
+    values = dict(zip(INFO_FIELDS, row))
+    for field in _INFO_TIMES:
+        values[field] = values[field].isoformat()
+    target = info_path(snapshot_file)
+    tmp = target.with_name(f".tmp-{target.name}-{os.getpid()}")
+    try:
+        tmp.write_text(json.dumps(values, ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _recorded_info(path: Path) -> SnapshotInfo | None:
+    """The snapshot row recorded beside the file, or None (none, or unreadable)."""
+    try:
+        values = json.loads(info_path(path).read_text(encoding="utf-8"))
+        for field in _INFO_TIMES:
+            values[field] = datetime.fromisoformat(values[field])
+        return SnapshotInfo(**{f: values[f] for f in INFO_FIELDS}, path=path)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 @functools.lru_cache(maxsize=4096)
 def _read_info(path: str, mtime_ns: int, size: int) -> SnapshotInfo:
+    """The snapshot row: from `<id>.json` when the file's checksum is recorded and matches (the
+    file is then exactly the one written with that row), else from the file itself."""
+    if _checksum_ok(Path(path), mtime_ns, size):
+        recorded = _recorded_info(Path(path))
+        if recorded is not None:
+            return recorded
     con = duckdb.connect(path, read_only=True)
     try:
-        row = con.execute(
-            "SELECT snapshot_id, school_year, taken_at, source, created_at, created_by, note "
-            "FROM snapshot").fetchone()
+        row = con.execute(f"SELECT {', '.join(INFO_FIELDS)} FROM snapshot").fetchone()
     finally:
         con.close()
     if row is None:

@@ -89,3 +89,51 @@ def test_bad_or_missing_id(tmp_path):
         snapshots.connect(tmp_path, "../../etc/passwd")
     with pytest.raises(snapshots.SnapshotError):
         snapshots.connect(tmp_path, "20270101-000000-abcdef")
+
+
+def _opened_files(monkeypatch) -> list[str]:
+    """Record every DuckDB file the snapshot store opens from now on."""
+    opened = []
+    real = snapshots.duckdb.connect
+
+    def recording(path=":memory:", *a, **k):
+        opened.append(str(path))
+        return real(path, *a, **k)
+    monkeypatch.setattr(snapshots.duckdb, "connect", recording)
+    return opened
+
+
+def test_listing_reads_the_recorded_row_without_opening_the_files(tmp_path, monkeypatch):
+    a = write(tmp_path, when=datetime(2027, 1, 1, 8), created_by="qt", note="ghi chú")
+    b = write(tmp_path, when=datetime(2027, 1, 5, 8))
+    assert snapshots.info_path(a.path).exists() and snapshots.checksum_path(a.path).exists()
+    snapshots._read_info.cache_clear()
+    snapshots._checksum_matches.cache_clear()
+    opened = _opened_files(monkeypatch)
+    good, bad = snapshots.list_snapshots(tmp_path)
+    assert opened == [] and bad == []
+    assert good == [a, b]  # every field as write_snapshot returned it (read from the file)
+    con = duckdb.connect(str(a.path), read_only=True)
+    row = con.execute("SELECT * FROM snapshot").fetchone()
+    con.close()
+    assert row == (a.snapshot_id, a.school_year, a.taken_at, a.source, a.created_at, "qt",
+                   "ghi chú")
+
+
+def test_listing_opens_the_file_when_the_record_is_missing_broken_or_the_file_changed(
+        tmp_path, monkeypatch):
+    a = write(tmp_path, when=datetime(2027, 1, 1, 8))
+    b = write(tmp_path, when=datetime(2027, 1, 5, 8))
+    c = write(tmp_path, when=datetime(2027, 1, 6, 8))
+    snapshots.info_path(a.path).unlink()                       # written before the record
+    snapshots.info_path(b.path).write_text("{not json", encoding="utf-8")  # broken record
+    raw = bytearray(c.path.read_bytes())                        # a flipped byte in the file
+    raw[len(raw) // 2] ^= 0xFF
+    c.path.write_bytes(bytes(raw))
+    snapshots._read_info.cache_clear()
+    opened = _opened_files(monkeypatch)
+    good, bad = snapshots.list_snapshots(tmp_path)
+    assert [s.snapshot_id for s in good] == [a.snapshot_id, b.snapshot_id]
+    assert good == [a, b]
+    assert [p for p, _ in bad] == [c.path]
+    assert str(a.path) in opened and str(b.path) in opened
