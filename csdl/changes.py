@@ -161,13 +161,13 @@ class LockedPeriod:
 def lock_moment(data_dir: Path | str, school_year: str, period: str,
                 school_id: str | None = None) -> datetime | None:
     """When the period locked for the whole school: the first school-wide lock event (of this
-    school, or of every school), else the schedule's lock date (at 00:00, as
-    schedule.lock_state reads it)."""
+    school, or of every school), else the lock date of the school's schedule (its own, else
+    the shared one; at 00:00, as schedule.lock_state reads it)."""
     events = schedule.events(data_dir, school_year, period, school_id)
     locks = events[(events["action"] == "lock") & (events["scope"] == "school")]
     if len(locks):
         return pd.Timestamp(locks["at"].min()).to_pydatetime()
-    window = schedule.window_for(data_dir, school_year, period, None)
+    window = schedule.window_for(data_dir, school_year, period, None, school_id=school_id)
     return datetime.combine(window[2], datetime.min.time()) if window else None
 
 

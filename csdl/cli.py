@@ -370,7 +370,8 @@ def _report_context(args: argparse.Namespace, data_dir: Path):
     finally:
         con.close()
     period = args.period or progress.current_period(
-        progress.school_windows(data_dir, snapshot.school_year), snapshot.taken_at, with_entries)
+        progress.school_windows(data_dir, snapshot.school_year, school_id), snapshot.taken_at,
+        with_entries)
     return snapshot, school_id, period
 
 

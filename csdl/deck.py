@@ -191,7 +191,8 @@ def gather(data_dir: Path | str, snapshot: snapshots.SnapshotInfo, school_id: st
 
     if units is None:
         units = progress.compute(data_dir, snapshot, school_id, period)
-    found = schedule.window_for(data_dir, snapshot.school_year, period, None)
+    found = schedule.window_for(data_dir, snapshot.school_year, period, None,
+                                school_id=school_id)
     con = None
     if query is None:
         con = queries.prepare(snapshots.connect(data_dir, snapshot.snapshot_id))

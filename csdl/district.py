@@ -27,36 +27,51 @@ def _run(data_dir: Path | str, snapshot: snapshots.SnapshotInfo, name: str,
         con.close()
 
 
-def deadlines(data_dir: Path | str, school_year: str, period: str) -> tuple[list[int], list]:
-    """The schedule's entry deadlines of a period as (grades, days); grade 0 is the school's."""
+def deadlines(data_dir: Path | str, school_year: str, period: str,
+              school_ids: list[str]) -> tuple[list[str], list[int], list]:
+    """The entry deadlines of a period in each school's schedule (its own, else the shared
+    one) as three parallel lists (school ids, grades, days); grade 0 is the whole school's."""
     from . import schedule
 
-    rows = schedule.windows(data_dir, school_year)
+    rows = schedule.windows_of_schools(data_dir, school_year, school_ids)
     rows = rows[rows["period"] == period]
-    return ([0 if pd.isna(g) else int(g) for g in rows["grade"]], list(rows["deadline"]))
+    return (list(rows["school_id"]), [0 if pd.isna(g) else int(g) for g in rows["grade"]],
+            list(rows["deadline"]))
 
 
 def current_period(data_dir: Path | str, snapshot: snapshots.SnapshotInfo,
                    school_ids: list[str]) -> str:
-    from . import rules
+    """The period the district compares by default: the current period (progress.current_period)
+    of most of its schools, each by its own schedule (ties: the earlier period)."""
+    from . import rules, schedule
 
     scope.check_all(school_ids)
     with_entries = set(_run(data_dir, snapshot, "district_periods",
                             school_ids=list(school_ids))["period"])
-    return progress.current_period(progress.school_windows(data_dir, snapshot.school_year),
-                                   snapshot.taken_at,
-                                   [p for p in rules.PERIODS if p in with_entries])
+    entered = [p for p in rules.PERIODS if p in with_entries]
+    rows = schedule.windows_of_schools(data_dir, snapshot.school_year, school_ids)
+    rows = rows[rows["grade"].isna()]
+    votes: dict[str, int] = {}
+    for school_id in dict.fromkeys(school_ids):
+        windows = {r.period: progress.Window(r.opens, r.deadline, r.lock)
+                   for r in rows[rows["school_id"] == school_id].itertuples()}
+        period = progress.current_period(windows, snapshot.taken_at, entered)
+        votes[period] = votes.get(period, 0) + 1
+    if not votes:  # no school
+        return progress.current_period({}, snapshot.taken_at, entered)
+    return max(rules.PERIODS, key=lambda p: (votes.get(p, 0), -rules.PERIODS.index(p)))
 
 
 def progress_by_school(data_dir: Path | str, snapshot: snapshots.SnapshotInfo,
                        school_ids: list[str], period: str) -> pd.DataFrame:
     """school_id, name, expected, entered, completion, units, overdue_units (incomplete units
-    whose grade's entry deadline, else the school's, passed before the snapshot's day)."""
+    whose grade's entry deadline, else the whole school's, passed before the snapshot's day;
+    each school by its own schedule, else the shared one)."""
     scope.check_all(school_ids)
-    grades, days = deadlines(data_dir, snapshot.school_year, period)
+    schools, grades, days = deadlines(data_dir, snapshot.school_year, period, school_ids)
     out = _run(data_dir, snapshot, "district_progress", school_ids=list(school_ids),
                period=period, as_of_day=snapshot.taken_at.date(),
-               deadline_grades=grades, deadline_days=days)
+               deadline_schools=schools, deadline_grades=grades, deadline_days=days)
     out.insert(4, "completion", [e / x if x else None
                                  for e, x in zip(out["entered"], out["expected"])])
     return out

@@ -361,6 +361,26 @@ The app recognises each file from its contents; no renaming needed. You may impo
     "schedule.empty": ("Chưa có lịch khóa sổ cho năm học {year}.", "No lock schedule for {year} yet."),
     "schedule.override_note": ("Dòng của một khối thay cho dòng toàn trường đối với khối đó.",
                                "A grade's row replaces the whole-school row for that grade."),
+    "schedule.source_own": ("Đây là lịch riêng của trường cho năm học {year}.",
+                            "This is the school's own schedule for {year}."),
+    "schedule.source_shared": (
+        "Đây là lịch chung: trường chưa có lịch riêng cho năm học {year}.",
+        "This is the shared schedule: the school has no schedule of its own for {year}."),
+    "schedule.copy_note": (
+        "Lần sửa đầu tiên chép lịch chung thành lịch riêng của trường rồi mới sửa; các trường "
+        "khác vẫn theo lịch chung.",
+        "The first edit copies the shared schedule to the school's own, then changes the copy; "
+        "the other schools keep the shared dates."),
+    "schedule.no_school_edit": (
+        "Chỉ sửa được lịch của một trường: hãy nhập dữ liệu của trường trước.",
+        "Only a school's schedule can be edited here: import the school's data first."),
+    "schedule.use_shared_title": ("Dùng lại lịch chung", "Use the shared schedule again"),
+    "schedule.use_shared_help": (
+        "Xóa lịch riêng của trường cho năm học {year}; trường theo lại lịch chung.",
+        "Deletes the school's own schedule for {year}; the school follows the shared one again."),
+    "schedule.use_shared": ("Bỏ lịch riêng, dùng lịch chung", "Drop the own schedule, use the shared one"),
+    "schedule.used_shared": ("Trường đã dùng lại lịch chung cho năm học {year}.",
+                             "The school follows the shared schedule for {year} again."),
     "schedule.download": ("Tải lịch về (Excel)", "Download the schedule (Excel)"),
     "schedule.edit_title": ("Sửa lịch", "Edit the schedule"),
     "schedule.save": ("Lưu", "Save"),
@@ -371,10 +391,11 @@ The app recognises each file from its contents; no renaming needed. You may impo
     "schedule.upload_help": (
         "Tệp có các cột Năm học, Đợt, Khối (để trống = toàn trường), Mở nhập, Hạn nhập, Khóa sổ, "
         "như tệp tải về ở trên. Mọi dòng được kiểm tra trước; chỉ cần một dòng sai là không thay "
-        "gì cả. Lịch năm học {year} được thay toàn bộ.",
+        "gì cả. Lịch năm học {year} của trường được thay toàn bộ; các trường khác không đổi.",
         "The file has the columns Năm học, Đợt, Khối (blank = whole school), Mở nhập, Hạn nhập, "
         "Khóa sổ, like the file downloaded above. Every row is checked first; one bad row and "
-        "nothing is replaced. The whole {year} schedule is replaced."),
+        "nothing is replaced. The school's whole {year} schedule is replaced; other schools "
+        "keep theirs."),
     "schedule.upload": ("Chọn tệp lịch khóa sổ (.xlsx, .xls)", "Choose a lock schedule file (.xlsx, .xls)"),
     "schedule.do_import": ("Thay lịch năm học {year}", "Replace the {year} schedule"),
     "schedule.refused": ("Không thay lịch: tệp có {count} lỗi, chưa ghi gì.",

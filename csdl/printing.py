@@ -1039,7 +1039,8 @@ def store_demo_prints(data_dir: Path | str, only: list[str] | None = None) -> No
             continue  # a district's demo: paperwork for its first schools only
         if not prints(data_dir, latest.school_year, school_id).empty:
             continue
-        [locked] = [lp for lp in changes.locked_periods(data_dir, latest) if lp.period == "GK1"]
+        [locked] = [lp for lp in changes.locked_periods(data_dir, latest, school_id)
+                    if lp.period == "GK1"]
         snaps, _ = snapshots.list_snapshots(data_dir)
         after_lock = next(s for s in snaps if s.school_year == latest.school_year
                           and s.taken_at > locked.locked_at)

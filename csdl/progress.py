@@ -242,7 +242,7 @@ def compute(data_dir: Path | str, snapshot: snapshots.SnapshotInfo, school_id: s
     def window_for(grade: int | None) -> Window | None:
         if grade not in windows:
             found = found_windows[grade] = schedule.window_for(
-                data_dir, snapshot.school_year, period, grade)
+                data_dir, snapshot.school_year, period, grade, school_id=school_id)
             windows[grade] = Window(*found) if found else None
         return windows[grade]
 
@@ -265,16 +265,15 @@ def compute(data_dir: Path | str, snapshot: snapshots.SnapshotInfo, school_id: s
     return unit_progress(units, hist, snapshot.taken_at, window_for, locked)
 
 
-def school_windows(data_dir: Path | str, school_year: str) -> dict[str, Window]:
-    """The whole-school window of each period that has one."""
+def school_windows(data_dir: Path | str, school_year: str,
+                   school_id: str | None) -> dict[str, Window]:
+    """The whole-school window of each period that has one, in the school's schedule (its own,
+    else the shared one; None: the shared schedule)."""
     from . import schedule
 
-    out = {}
-    for period in rules.PERIODS:
-        found = schedule.window_for(data_dir, school_year, period, None)
-        if found:
-            out[period] = Window(*found)
-    return out
+    rows = schedule.windows(data_dir, school_year, school_id=school_id)
+    rows = rows[rows["grade"].isna()]
+    return {r.period: Window(r.opens, r.deadline, r.lock) for r in rows.itertuples()}
 
 
 def projection_line(totals: pd.DataFrame, now: datetime, until: date | None):

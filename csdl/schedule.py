@@ -3,9 +3,17 @@ state they imply for a class: locked or not, since when, by whom and why (DOMAIN
 
 The schedule gives, per school year and period, the day entry opens, the entry deadline and the
 lock day; a row without a grade is the whole school, a row for a grade overrides it for that
-grade. Events record what was actually done (lock or unlock, for the school, a grade or a
-class). The latest event covering a class decides its state; the schedule decides only where no
-event applies. Times are naive local time (Asia/Ho_Chi_Minh), like everywhere in the app.
+grade. Each school keeps its own schedule ("the principal decides"): rows with a `school_id`
+are that school's, rows without one are the shared schedule (the demo's, a district calendar,
+an installation from before schools had their own). A school follows the shared rows of a year
+until it first edits that year: then the shared rows are copied to it (copy-on-write, in the
+same transaction), it is marked as keeping its own schedule for the year (`lock_schedule_own`)
+and the edit applies to its copy only. The mark, not the rows, decides, so a school that
+deletes its last row has an empty schedule, not the shared one again; `use_shared` undoes it.
+
+Events record what was actually done (lock or unlock, for the school, a grade or a class). The
+latest event covering a class decides its state; the schedule decides only where no event
+applies. Times are naive local time (Asia/Ho_Chi_Minh), like everywhere in the app.
 """
 from __future__ import annotations
 
@@ -51,11 +59,18 @@ CREATE TABLE IF NOT EXISTS lock_schedule (
     deadline TEXT NOT NULL,
     lock TEXT NOT NULL,
     updated_at TEXT NOT NULL,
-    updated_by TEXT
+    updated_by TEXT,
+    school_id TEXT            -- whose schedule; NULL: the shared one
 );
--- UNIQUE counts NULLs as distinct, so the whole-school row is kept unique through COALESCE.
-CREATE UNIQUE INDEX IF NOT EXISTS lock_schedule_key
-    ON lock_schedule (school_year, period, COALESCE(grade, 0));
+-- The school years for which a school keeps its own schedule (its rows, even none, replace
+-- the shared rows of that year).
+CREATE TABLE IF NOT EXISTS lock_schedule_own (
+    school_year TEXT NOT NULL,
+    school_id TEXT NOT NULL,
+    since TEXT NOT NULL,
+    made_by TEXT,
+    PRIMARY KEY (school_year, school_id)
+);
 CREATE TABLE IF NOT EXISTS lock_event (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     school_year TEXT NOT NULL,
@@ -71,6 +86,18 @@ CREATE TABLE IF NOT EXISTS lock_event (
 );
 CREATE INDEX IF NOT EXISTS lock_event_when ON lock_event (school_year, period, at);
 """
+# After the migration in _connect (an older lock_schedule has no school_id to index).
+# UNIQUE counts NULLs as distinct, so the whole-school row and the shared schedule are kept
+# unique through COALESCE: one window per (school year, school or shared, period, grade).
+_INDEXES = """
+CREATE UNIQUE INDEX IF NOT EXISTS lock_schedule_school_key
+    ON lock_schedule (school_year, COALESCE(school_id, ''), period, COALESCE(grade, 0));
+"""
+# The rows of a school's schedule for a year: its own when it keeps one, else the shared ones
+# (the sub-query gives NULL, and `school_id IS NULL` picks the shared rows). Binds the school
+# year and the school (None: the shared schedule).
+_EFFECTIVE = ("school_id IS (SELECT school_id FROM lock_schedule_own "
+              "WHERE school_year = ? AND school_id = ?)")
 
 
 class ScheduleError(Exception):
@@ -120,8 +147,14 @@ def _connect(data_dir: Path | str) -> Iterator[sqlite3.Connection]:
     """One short transaction on app.db, with this module's tables in place."""
     with records.connect(data_dir) as con:
         con.executescript(_SCHEMA)
-        if "school_id" not in {r[1] for r in con.execute("PRAGMA table_info(lock_event)")}:
-            con.execute("ALTER TABLE lock_event ADD COLUMN school_id TEXT")
+        for table in ("lock_event", "lock_schedule"):  # tables made before schools had them
+            if "school_id" not in {r[1] for r in con.execute(f"PRAGMA table_info({table})")}:
+                con.execute(f"ALTER TABLE {table} ADD COLUMN school_id TEXT")
+        # The old key (one row per year, period and grade) would refuse a school's own row.
+        if con.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' "
+                       "AND name = 'lock_schedule_key'").fetchone():
+            con.execute("DROP INDEX lock_schedule_key")
+        con.executescript(_INDEXES)
         yield con
 
 
@@ -189,58 +222,140 @@ def _whole_number(grade: object) -> object:
     return int(number) if number.is_integer() else grade
 
 
+def _check_reader(school_id: str | None) -> None:
+    """A school's schedule is read only within the caller's schools; the shared one by anyone."""
+    if school_id is not None:
+        schools_scope.check(school_id)
+
+
+def _check_writer(school_id: str | None) -> None:
+    """A school's schedule is written only within the caller's schools; the shared schedule only
+    by an unrestricted caller (the library as the CLI, the demo and tests use it), never from a
+    signed-in page, whose scope is always set."""
+    if school_id is None:
+        if schools_scope.current() is not None:
+            raise schools_scope.ScopeError(None)
+    else:
+        schools_scope.check(school_id)
+
+
+def _make_own(con: sqlite3.Connection, school_year: str, school_id: str | None,
+              actor: str | None) -> int | None:
+    """Before a school's first edit of a year: mark the year as its own and copy the shared
+    rows to it, in the caller's transaction (the mark's INSERT takes the write lock, so two
+    writers cannot both copy). Returns the rows copied, None when nothing was to be done (the
+    shared schedule itself, or a school that already keeps its own)."""
+    if school_id is None:
+        return None
+    made = con.execute(
+        "INSERT OR IGNORE INTO lock_schedule_own (school_year, school_id, since, made_by) "
+        "VALUES (?, ?, ?, ?)", (school_year, school_id, _stamp(now_local()), actor)).rowcount
+    if not made:
+        return None
+    # Rows without the mark (none unless written by hand) would collide with the copy.
+    con.execute("DELETE FROM lock_schedule WHERE school_year = ? AND school_id = ?",
+                (school_year, school_id))
+    return con.execute(
+        "INSERT INTO lock_schedule (school_year, period, grade, opens, deadline, lock, "
+        "updated_at, updated_by, school_id) "
+        "SELECT school_year, period, grade, opens, deadline, lock, updated_at, updated_by, ? "
+        "FROM lock_schedule WHERE school_year = ? AND school_id IS NULL",
+        (school_id, school_year)).rowcount
+
+
 def set_window(data_dir: Path | str, school_year: str, period: str, grade: int | None,
-               opens: date, deadline: date, lock: date, actor: str | None) -> None:
-    """Store one row (replacing the same school year, period and grade). Raises ScheduleError."""
+               opens: date, deadline: date, lock: date, actor: str | None, *,
+               school_id: str | None = None) -> None:
+    """Store one row of a school's schedule (None: the shared schedule), replacing the same
+    school year, period and grade. A school's first edit of a year starts from a copy of the
+    shared rows. Raises ScheduleError (ScopeError for a school outside the caller's)."""
+    _check_writer(school_id)
     grade = _whole_number(grade)
     problems = window_problems(school_year, period, grade, opens, deadline, lock)
     if problems:
         raise problems[0]
     with _connect(data_dir) as con:
+        copied = _make_own(con, school_year, school_id, actor)
         previous = con.execute(
-            "SELECT opens, deadline, lock FROM lock_schedule "
-            "WHERE school_year = ? AND period = ? AND grade IS ?",
-            (school_year, period, grade)).fetchone()
-        con.execute("DELETE FROM lock_schedule WHERE school_year = ? AND period = ? AND grade IS ?",
-                    (school_year, period, grade))
-        _insert_window(con, school_year, period, grade, opens, deadline, lock, actor)
-    records.audit(data_dir, actor, "schedule_set", school_year=school_year, period=period,
-                  grade=grade, opens=opens, deadline=deadline, lock=lock,
-                  previous=dict(zip(DATE_FIELDS, previous)) if previous else None)
+            "DELETE FROM lock_schedule WHERE school_year = ? AND period = ? AND grade IS ? "
+            "AND school_id IS ? RETURNING opens, deadline, lock",
+            (school_year, period, grade, school_id)).fetchone()
+        _insert_window(con, school_year, period, grade, opens, deadline, lock, actor, school_id)
+    records.audit(data_dir, actor, "schedule_set", school_id=school_id, school_year=school_year,
+                  period=period, grade=grade, opens=opens, deadline=deadline, lock=lock,
+                  previous=dict(zip(DATE_FIELDS, previous)) if previous else None,
+                  **({} if copied is None else {"copied_shared": copied}))
 
 
 def _insert_window(con: sqlite3.Connection, school_year: str, period: str, grade: int | None,
-                   opens: date, deadline: date, lock: date, actor: str | None) -> None:
+                   opens: date, deadline: date, lock: date, actor: str | None,
+                   school_id: str | None) -> None:
     con.execute(
         "INSERT INTO lock_schedule (school_year, period, grade, opens, deadline, lock, "
-        "updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "updated_at, updated_by, school_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (school_year, period, grade, opens.isoformat(), deadline.isoformat(), lock.isoformat(),
-         _stamp(now_local()), actor))
+         _stamp(now_local()), actor, school_id))
 
 
 def delete_window(data_dir: Path | str, school_year: str, period: str, grade: int | None,
-                  actor: str | None) -> bool:
-    """Remove one row; False when there was none (nothing is audited then)."""
+                  actor: str | None, *, school_id: str | None = None) -> bool:
+    """Remove one row of a school's schedule (None: of the shared schedule); False when there
+    was none (nothing is written or audited then). A school that follows the shared schedule
+    first gets its own copy, so the other schools keep the row."""
+    _check_writer(school_id)
     grade = _whole_number(grade)
     with _connect(data_dir) as con:
+        con.execute("BEGIN IMMEDIATE")  # the check and the copy see the same rows
+        effective = con.execute(
+            f"SELECT 1 FROM lock_schedule WHERE school_year = ? AND period = ? AND grade IS ? "
+            f"AND {_EFFECTIVE}", (school_year, period, grade, school_year, school_id)).fetchone()
+        if effective is None:
+            return False
+        copied = _make_own(con, school_year, school_id, actor)
         removed = con.execute(
             "DELETE FROM lock_schedule WHERE school_year = ? AND period = ? AND grade IS ? "
-            "RETURNING opens, deadline, lock", (school_year, period, grade)).fetchone()
+            "AND school_id IS ? RETURNING opens, deadline, lock",
+            (school_year, period, grade, school_id)).fetchone()
     if removed:
-        records.audit(data_dir, actor, "schedule_delete", school_year=school_year, period=period,
-                      grade=grade, **dict(zip(DATE_FIELDS, removed)))
+        records.audit(data_dir, actor, "schedule_delete", school_id=school_id,
+                      school_year=school_year, period=period, grade=grade,
+                      **dict(zip(DATE_FIELDS, removed)),
+                      **({} if copied is None else {"copied_shared": copied}))
     return removed is not None
 
 
-def windows(data_dir: Path | str, school_year: str) -> pd.DataFrame:
-    """The school year's rows in period order, the whole-school row before the grades';
-    dates as datetime.date, grade as nullable Int64 (NA = whole school)."""
+def use_shared(data_dir: Path | str, school_year: str, school_id: str,
+               actor: str | None) -> bool:
+    """Give up a school's own schedule of a year: its rows are removed and it follows the
+    shared schedule again. False when it kept none (nothing written or audited)."""
+    _check_writer(school_id)
     with _connect(data_dir) as con:
-        rows = con.execute(
-            "SELECT period, grade, opens, deadline, lock, updated_at, updated_by "
-            "FROM lock_schedule WHERE school_year = ?", (school_year,)).fetchall()
-    df = pd.DataFrame(rows, columns=["period", "grade", *DATE_FIELDS, "updated_at", "updated_by"],
-                      dtype=object)  # None stays None
+        dropped = con.execute("DELETE FROM lock_schedule_own WHERE school_year = ? "
+                              "AND school_id = ?", (school_year, school_id)).rowcount
+        rows = con.execute("DELETE FROM lock_schedule WHERE school_year = ? AND school_id = ?",
+                           (school_year, school_id)).rowcount
+    if dropped:
+        records.audit(data_dir, actor, "schedule_use_shared", school_id=school_id,
+                      school_year=school_year, rows=rows)
+    return bool(dropped)
+
+
+def keeps_own(data_dir: Path | str, school_year: str, school_id: str | None) -> bool:
+    """Whether the school keeps its own schedule for the year (else it follows the shared one)."""
+    if school_id is None:
+        return False
+    _check_reader(school_id)
+    with _connect(data_dir) as con:
+        return con.execute("SELECT 1 FROM lock_schedule_own WHERE school_year = ? "
+                           "AND school_id = ?", (school_year, school_id)).fetchone() is not None
+
+
+def _frame(rows: list[tuple], extra: list[str]) -> pd.DataFrame:
+    """Rows (period, grade, opens, deadline, lock, updated_at, updated_by, *extra) in period
+    order, the whole-school row before the grades'; dates as datetime.date, grade as nullable
+    Int64 (NA = whole school)."""
+    df = pd.DataFrame(rows, columns=["period", "grade", *DATE_FIELDS, "updated_at", "updated_by",
+                                     *extra], dtype=object)  # None stays None
     for name in DATE_FIELDS:
         df[name] = pd.Series([date.fromisoformat(v) for v in df[name]], dtype=object)
     df["updated_at"] = pd.Series([datetime.fromisoformat(v) for v in df["updated_at"]],
@@ -250,23 +365,70 @@ def windows(data_dir: Path | str, school_year: str) -> pd.DataFrame:
     return df.iloc[order.argsort(kind="stable")].reset_index(drop=True)
 
 
+def windows(data_dir: Path | str, school_year: str, *,
+            school_id: str | None = None) -> pd.DataFrame:
+    """A school's schedule of a year (its own rows, else the shared ones; None: the shared
+    schedule) in period order, the whole-school row before the grades'; dates as
+    datetime.date, grade as nullable Int64 (NA = whole school)."""
+    _check_reader(school_id)
+    with _connect(data_dir) as con:
+        rows = con.execute(
+            f"SELECT period, grade, opens, deadline, lock, updated_at, updated_by "
+            f"FROM lock_schedule WHERE school_year = ? AND {_EFFECTIVE}",
+            (school_year, school_year, school_id)).fetchall()
+    return _frame(rows, [])
+
+
+def windows_of_schools(data_dir: Path | str, school_year: str,
+                       school_ids: list[str]) -> pd.DataFrame:
+    """`windows` of several schools read at once (the district's comparison): a school_id
+    column first, then windows' columns, schools in the order given."""
+    schools_scope.check_all(school_ids)
+    ids = list(dict.fromkeys(school_ids))
+    with _connect(data_dir) as con:
+        own = {r[0] for r in con.execute(
+            f"SELECT school_id FROM lock_schedule_own WHERE school_year = ? "
+            f"AND school_id IN ({', '.join('?' * len(ids)) or 'NULL'})", (school_year, *ids))}
+        keep = sorted(own)
+        rows = con.execute(
+            f"SELECT period, grade, opens, deadline, lock, updated_at, updated_by, school_id "
+            f"FROM lock_schedule WHERE school_year = ? AND (school_id IS NULL "
+            f"OR school_id IN ({', '.join('?' * len(keep)) or 'NULL'}))",
+            (school_year, *keep)).fetchall()
+    df = _frame(rows, ["school_id"])
+    parts = [df[df["school_id"] == s] if s in own else df[df["school_id"].isna()]
+             for s in ids]
+    out = (pd.concat([p.assign(school_id=s) for p, s in zip(parts, ids)], ignore_index=True)
+           if ids else df.iloc[:0])
+    return out[["school_id", *df.columns.drop("school_id")]]
+
+
 def window_for(data_dir: Path | str, school_year: str, period: str,
-               grade: int | None) -> tuple[date, date, date] | None:
-    """(opens, deadline, lock) for a grade: its own row, else the whole school's."""
+               grade: int | None, *, school_id: str | None = None
+               ) -> tuple[date, date, date] | None:
+    """(opens, deadline, lock) for a grade in a school's schedule (None: the shared one): its
+    own row, else the whole school's."""
+    _check_reader(school_id)
     with _connect(data_dir) as con:
         row = con.execute(
-            "SELECT opens, deadline, lock FROM lock_schedule "
-            "WHERE school_year = ? AND period = ? AND (grade IS NULL OR grade = ?) "
-            "ORDER BY grade IS NULL LIMIT 1",
-            (school_year, period, _whole_number(grade))).fetchone()
+            f"SELECT opens, deadline, lock FROM lock_schedule "
+            f"WHERE school_year = ? AND period = ? AND (grade IS NULL OR grade = ?) "
+            f"AND {_EFFECTIVE} ORDER BY grade IS NULL LIMIT 1",
+            (school_year, period, _whole_number(grade), school_year, school_id)).fetchone()
     return tuple(date.fromisoformat(v) for v in row) if row else None  # type: ignore[return-value]
 
 
-def school_years(data_dir: Path | str) -> list[str]:
-    """The school years app.db holds a schedule or an event for."""
+def school_years(data_dir: Path | str, *, school_id: str | None = None) -> list[str]:
+    """The school years app.db holds a schedule or an event for, as the school sees them (the
+    shared schedule, its own and its events; None: the shared schedule and the events of
+    every school)."""
+    _check_reader(school_id)
     with _connect(data_dir) as con:
-        rows = con.execute("SELECT school_year FROM lock_schedule UNION "
-                           "SELECT school_year FROM lock_event").fetchall()
+        rows = con.execute(
+            "SELECT school_year FROM lock_schedule WHERE school_id IS NULL OR school_id = ? "
+            "UNION SELECT school_year FROM lock_schedule_own WHERE school_id = ? "
+            "UNION SELECT school_year FROM lock_event WHERE school_id IS NULL OR school_id = ?",
+            (school_id, school_id, school_id)).fetchall()
     return sorted(r[0] for r in rows)
 
 
@@ -274,8 +436,10 @@ def school_years(data_dir: Path | str) -> list[str]:
 # Excel export and import
 # --------------------------------------------------------------------------------------------
 
-def export_excel(data_dir: Path | str, school_year: str) -> bytes:
-    """The school year's schedule as .xlsx: Vietnamese headers, dates as dd/mm/yyyy cells."""
+def export_excel(data_dir: Path | str, school_year: str, *,
+                 school_id: str | None = None) -> bytes:
+    """A school's schedule of the year (None: the shared one) as .xlsx: Vietnamese headers,
+    dates as dd/mm/yyyy cells."""
     buffer = io.BytesIO()
     book = xlsxwriter.Workbook(buffer, {"in_memory": True})
     sheet = book.add_worksheet(SHEET_NAME)
@@ -286,7 +450,8 @@ def export_excel(data_dir: Path | str, school_year: str) -> bytes:
     sheet.set_column(0, 1, 12)
     sheet.set_column(2, 2, 16)
     sheet.set_column(3, 5, 13)
-    for r, row in enumerate(windows(data_dir, school_year).itertuples(), start=1):
+    for r, row in enumerate(windows(data_dir, school_year, school_id=school_id).itertuples(),
+                            start=1):
         sheet.write_string(r, 0, school_year)
         sheet.write_string(r, 1, row.period)
         if not pd.isna(row.grade):
@@ -475,19 +640,25 @@ def read_excel(content: bytes, school_year: str | None = None,
 
 
 def import_excel(data_dir: Path | str, content: bytes, actor: str | None,
-                 school_year: str | None = None, file_name: str = "lich_khoa_so.xlsx") -> int:
-    """Replace the schedule of the school year(s) in the file, all rows or none: every row is
-    checked first and any problem refuses the whole file (ImportRefused, nothing written).
-    Returns the number of rows stored."""
+                 school_year: str | None = None, file_name: str = "lich_khoa_so.xlsx", *,
+                 school_id: str | None = None) -> int:
+    """Replace a school's schedule (None: the shared one) of the school year(s) in the file,
+    all rows or none: every row is checked first and any problem refuses the whole file
+    (ImportRefused, nothing written). A school then keeps its own schedule of those years; the
+    other schools keep theirs. Returns the number of rows stored."""
+    _check_writer(school_id)
     parsed = read_excel(content, school_year, file_name)
     years = sorted({row["school_year"] for row in parsed})
     with _connect(data_dir) as con:
-        con.executemany("DELETE FROM lock_schedule WHERE school_year = ?", [(y,) for y in years])
+        for year in years:  # the copy is replaced at once; the mark is what matters
+            _make_own(con, year, school_id, actor)
+            con.execute("DELETE FROM lock_schedule WHERE school_year = ? AND school_id IS ?",
+                        (year, school_id))
         for row in parsed:
             _insert_window(con, row["school_year"], row["period"], row["grade"], row["opens"],
-                           row["deadline"], row["lock"], actor)
-    records.audit(data_dir, actor, "schedule_import", file=file_name, school_years=years,
-                  rows=len(parsed))
+                           row["deadline"], row["lock"], actor, school_id)
+    records.audit(data_dir, actor, "schedule_import", school_id=school_id, file=file_name,
+                  school_years=years, rows=len(parsed))
     return len(parsed)
 
 
@@ -607,17 +778,20 @@ def decide(period_events: pd.DataFrame | list[dict], window: tuple[date, date, d
 def lock_state(data_dir: Path | str, school_year: str, period: str, grade: int | None,
                class_id: str | None, at: datetime, school_id: str | None = None) -> LockState:
     """Is this class's grade book locked for the period at `at`; since when, by whom, why.
-    With `school_id`, only that school's events (and those of every school) count."""
+    With `school_id`, only that school's events (and those of every school) count, and its
+    own schedule (else the shared one) gives the lock day."""
     return decide(events(data_dir, school_year, period, school_id),
-                  window_for(data_dir, school_year, period, grade), grade, class_id, at)
+                  window_for(data_dir, school_year, period, grade, school_id=school_id),
+                  grade, class_id, at)
 
 
 def lock_states(data_dir: Path | str, school_year: str, classes: pd.DataFrame,
                 at: datetime, school_id: str | None = None) -> pd.DataFrame:
-    """lock_state for every period × class of `classes` (class_id, grade, …), reading app.db
-    once: columns period, the columns of `classes`, locked, since, by, reason, source."""
+    """lock_state for every period × class of `classes` (class_id, grade, …) of one school
+    (None: the shared schedule and every event), reading app.db once: columns period, the
+    columns of `classes`, locked, since, by, reason, source."""
     all_events = events(data_dir, school_year, school_id=school_id)
-    schedule = windows(data_dir, school_year)
+    schedule = windows(data_dir, school_year, school_id=school_id)
     out = []
     for period in rules.PERIODS:
         # Read once per period, not once per class (a school has ~30 classes).
@@ -675,8 +849,9 @@ def demo_events() -> list[dict]:
 
 
 def store_demo_schedule(data_dir: Path | str) -> None:
-    """Write the demo's schedule and lock events once: a row or event already there is kept,
-    so running the demo again changes nothing (and an admin's edits survive)."""
+    """Write the demo's schedule (the shared one, every school of a district follows it until
+    its administrator edits it) and lock events once: a row or event already there is kept, so
+    running the demo again changes nothing (and an admin's edits survive)."""
     from . import auth, demo
 
     admin = next(u for u, role, _, _ in auth.DEMO_ACCOUNTS if role == "admin")

@@ -275,7 +275,8 @@ def _entered_late(data_dir: Path | str, snapshot: snapshots.SnapshotInfo, school
                and s.source == snapshot.source and s.taken_at < snapshot.taken_at]
     present: dict[str, pd.DataFrame] = {}
     for grade in values["grade"].dropna().unique():
-        window = schedule.window_for(data_dir, snapshot.school_year, period, int(grade))
+        window = schedule.window_for(data_dir, snapshot.school_year, period, int(grade),
+                                     school_id=school_id)
         if window is None or snapshot.taken_at.date() <= window[1]:
             continue  # no deadline, or not passed yet: nothing can be late by it
         by_deadline = [s for s in earlier if s.taken_at.date() <= window[1]]

@@ -383,15 +383,18 @@ def problem_table(problems: list) -> pd.DataFrame:
     } for p in problems])
 
 
-def _schedule_key(school_year: str) -> str:
-    """Changes whenever the lock schedule or the lock events of the year change, so cached
-    progress figures follow an edit at once."""
+def _schedule_key(school_year: str, school_id: str) -> str:
+    """Changes whenever the school's lock schedule (its own, else the shared one) or its lock
+    events of the year change, so cached progress figures follow an edit at once."""
     import hashlib
 
     from . import schedule
 
-    text = (schedule.windows(data_dir(), school_year).to_json(date_format="iso")
-            + schedule.events(data_dir(), school_year).to_json(date_format="iso"))
+    text = (school_id + "\n"
+            + schedule.windows(data_dir(), school_year, school_id=school_id)
+            .to_json(date_format="iso")
+            + schedule.events(data_dir(), school_year, school_id=school_id)
+            .to_json(date_format="iso"))
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -407,7 +410,7 @@ def _progress_units(data_path: str, snapshot_id: str, school_id: str, period: st
 def progress_units(snapshot: snapshots.SnapshotInfo, school_id: str, period: str) -> pd.DataFrame:
     scope.check(school_id)
     return _progress_units(str(data_dir()), snapshot.snapshot_id, school_id, period,
-                           _schedule_key(snapshot.school_year))
+                           _schedule_key(snapshot.school_year, school_id))
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -427,14 +430,17 @@ def current_period(snapshot: snapshots.SnapshotInfo, school_id: str) -> str:
     from . import progress
 
     with_entries = list(query(snapshot, "entries_by_period", school_id=school_id)["period"])
-    return progress.current_period(progress.school_windows(data_dir(), snapshot.school_year),
-                                   snapshot.taken_at, with_entries)
+    return progress.current_period(
+        progress.school_windows(data_dir(), snapshot.school_year, school_id),
+        snapshot.taken_at, with_entries)
 
 
-def window(snapshot: snapshots.SnapshotInfo, period: str, grade: int | None):
+def window(snapshot: snapshots.SnapshotInfo, school_id: str, period: str, grade: int | None):
+    """The school's entry window of a period for a grade (else the whole school's), or None."""
     from . import progress, schedule
 
-    found = schedule.window_for(data_dir(), snapshot.school_year, period, grade)
+    found = schedule.window_for(data_dir(), snapshot.school_year, period, grade,
+                                school_id=school_id)
     return progress.Window(*found) if found else None
 
 
@@ -585,7 +591,7 @@ def changes_after_lock(snapshot: snapshots.SnapshotInfo, school_id: str) -> pd.D
 
     scope.check(school_id)
     changed = _changed_after_lock(str(data_dir()), snapshot.snapshot_id, school_id,
-                                  _schedule_key(snapshot.school_year))
+                                  _schedule_key(snapshot.school_year, school_id))
     return changes.annotate(changed, changes.requests(data_dir(), snapshot.school_year, school_id))
 
 

@@ -16,7 +16,7 @@ ui.show_data_age(snapshot)
 
 units = ui.progress_units(snapshot, school.school_id, period)
 figures = progress.summary_figures(units)
-window = ui.window(snapshot, period, None)
+window = ui.window(snapshot, school.school_id, period, None)
 cols = st.columns(4)
 cols[0].metric(ui.tr("overview.completion", period=period), fmt_percent(figures["completion"], lang),
                help=ui.tr("overview.entered_of", entered=fmt_number(figures["entered"], lang),

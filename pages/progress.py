@@ -19,7 +19,7 @@ if class_id is not None:
     shown = shown[shown["class_id"] == class_id]
 
 ui.show_data_age(snapshot)
-window = ui.window(snapshot, period, grade)
+window = ui.window(snapshot, school.school_id, period, grade)
 figures = progress.summary_figures(shown)
 cols = st.columns(5)
 cols[0].metric(ui.tr("progress.completion"), fmt_percent(figures["completion"], lang))

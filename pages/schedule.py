@@ -1,5 +1,6 @@
 """Lịch khóa sổ: the lock schedule of a school year, the lock / unlock events, and whether each
-class's grade book is locked — since when, by whom, why. Only the administrator edits."""
+class's grade book is locked — since when, by whom, why. Only the administrator edits, and only
+the shown school's own schedule (the first edit copies the shared one; other schools keep it)."""
 from datetime import datetime
 
 import pandas as pd
@@ -55,13 +56,15 @@ class_names = dict(zip(classes["class_id"], classes["class_name"]))
 school_id = school.school_id if school is not None else None
 if school_id is None and ui.several_schools():
     can_edit = False
+# The schedule edited here is always the school's own; without a school, none is edited.
+can_edit_schedule = can_edit and school_id is not None
 
 now = now_local()
 this_year = rules.school_year_of(now)
 default_year = snapshot.school_year if snapshot is not None else this_year
 _, second = rules.parse_school_year(this_year)
 years = sorted({default_year, this_year, f"{second}-{second + 1}",  # next year, to plan ahead
-                *schedule.school_years(data_dir)}, reverse=True)
+                *schedule.school_years(data_dir, school_id=school_id)}, reverse=True)
 year = st.selectbox(ui.tr("schedule.field_school_year"), years, index=years.index(default_year))
 
 
@@ -77,7 +80,10 @@ tab_schedule, tab_events, tab_state = st.tabs(
     [ui.tr("schedule.tab_schedule"), ui.tr("schedule.tab_events"), ui.tr("schedule.tab_state")])
 
 with tab_schedule:
-    rows = schedule.windows(data_dir, year)
+    rows = schedule.windows(data_dir, year, school_id=school_id)
+    own_schedule = schedule.keeps_own(data_dir, year, school_id)
+    st.caption(ui.tr("schedule.source_own" if own_schedule else "schedule.source_shared",
+                     year=year))
     if rows.empty:
         st.info(ui.tr("schedule.empty", year=year))
     else:
@@ -92,11 +98,16 @@ with tab_schedule:
              "lock": "schedule.field_lock", "updated": "schedule.updated"},
             title=ui.tr("export.title_schedule", year=year), snapshot=None, key="schedule")
         st.caption(ui.tr("schedule.override_note"))
-    st.download_button(ui.tr("schedule.download"), schedule.export_excel(data_dir, year),
+    st.download_button(ui.tr("schedule.download"),
+                       schedule.export_excel(data_dir, year, school_id=school_id),
                        file_name=f"lich_khoa_so_{year}.xlsx", mime=XLSX)
 
-    if can_edit:
+    if can_edit and not can_edit_schedule:
+        st.info(ui.tr("schedule.no_school_edit"))
+    if can_edit_schedule:
         st.markdown("#### " + ui.tr("schedule.edit_title"))
+        if not own_schedule:
+            st.caption(ui.tr("schedule.copy_note"))
         c1, c2 = st.columns(2)
         period = c1.selectbox(ui.tr("schedule.field_period"), rules.PERIODS,
                               format_func=period_label, key="edit_period")
@@ -105,7 +116,8 @@ with tab_schedule:
         own = rows[(rows["period"] == period) & (rows["grade"].fillna(0) == (grade or 0))]
         # Start from the row itself, else from what applies to it now (the whole school's).
         start = (tuple(own.iloc[0][list(schedule.DATE_FIELDS)]) if len(own)
-                 else schedule.window_for(data_dir, year, period, grade) or (now.date(),) * 3)
+                 else schedule.window_for(data_dir, year, period, grade, school_id=school_id)
+                 or (now.date(),) * 3)
         # The form's key follows the row, so its dates start from that row when it changes.
         with st.form(f"window_{year}_{period}_{grade}"):
             cols = st.columns(3)
@@ -114,13 +126,14 @@ with tab_schedule:
                      for col, name, value in zip(cols, schedule.DATE_FIELDS, start)]
             if st.form_submit_button(ui.tr("schedule.save"), type="primary"):
                 try:
-                    schedule.set_window(data_dir, year, period, grade, *dates, actor)
+                    schedule.set_window(data_dir, year, period, grade, *dates, actor,
+                                        school_id=school_id)
                 except schedule.ScheduleError as exc:
                     st.error(exc.message(lang))
                 else:
                     done(ui.tr("schedule.saved", row=f"{period_label(period)}, {grade_label(grade)}"))
         if len(own) and st.button(ui.tr("schedule.delete"), key="delete_window"):
-            schedule.delete_window(data_dir, year, period, grade, actor)
+            schedule.delete_window(data_dir, year, period, grade, actor, school_id=school_id)
             done(ui.tr("schedule.deleted", row=f"{period_label(period)}, {grade_label(grade)}"))
 
         st.markdown("#### " + ui.tr("schedule.upload_title"))
@@ -130,7 +143,8 @@ with tab_schedule:
         if upload is not None and st.button(ui.tr("schedule.do_import", year=year)):
             try:
                 count = schedule.import_excel(data_dir, upload.getvalue(), actor,
-                                              school_year=year, file_name=upload.name)
+                                              school_year=year, file_name=upload.name,
+                                              school_id=school_id)
             except ImportRefused as refused:
                 st.error(ui.tr("schedule.refused", count=len(refused.problems)))
                 shown = ui.problem_table(refused.problems)
@@ -141,6 +155,13 @@ with tab_schedule:
                     key="schedule-problems")
             else:
                 done(ui.tr("schedule.imported", count=fmt_number(count, lang), year=year))
+
+        if own_schedule and not schedule.windows(data_dir, year).empty:
+            with st.expander(ui.tr("schedule.use_shared_title")):
+                st.caption(ui.tr("schedule.use_shared_help", year=year))
+                if st.button(ui.tr("schedule.use_shared"), key="use_shared"):
+                    schedule.use_shared(data_dir, year, school_id, actor)
+                    done(ui.tr("schedule.used_shared", year=year))
 
 with tab_events:
     recorded = schedule.events(data_dir, year, school_id=school_id)

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from csdl import demo, i18n, records, schedule
+from csdl import demo, district, i18n, progress, records, schedule, scope
 from csdl.config import REPO_ROOT
 from csdl.problems import ImportRefused
 from tests.conftest import bind_session
@@ -18,9 +18,10 @@ CK1 = (date(2026, 12, 29), date(2027, 1, 14), date(2027, 1, 17))
 LOCK_AT = datetime(2026, 11, 10, 17, 0)
 
 
-def rows(data_dir, year=YEAR):
-    """The stored schedule as plain tuples (period, grade or None, opens, deadline, lock)."""
-    df = schedule.windows(data_dir, year)
+def rows(data_dir, year=YEAR, school_id=None):
+    """A school's schedule (None: the shared one) as plain tuples (period, grade or None,
+    opens, deadline, lock)."""
+    df = schedule.windows(data_dir, year, school_id=school_id)
     return [(r.period, None if pd.isna(r.grade) else int(r.grade), r.opens, r.deadline, r.lock)
             for r in df.itertuples()]
 
@@ -410,23 +411,52 @@ def test_admin_saves_a_window_through_the_page(small_snapshot, monkeypatch):
     inputs["Mở nhập"].set_value(GK1[1])
     inputs["Hạn nhập"].set_value(GK1[0])  # before entry opens: refused, nothing written
     inputs["Khóa sổ"].set_value(GK1[2])
+    assert any("lịch chung" in c.value for c in at.caption)  # nothing of its own yet
     [b for b in at.button if b.label == "Lưu"][0].click().run()
     assert not at.exception, at.exception
     assert any("trước ngày mở nhập" in e.value for e in at.error)
-    assert rows(data_dir) == []
+    assert rows(data_dir, school_id="S1") == [] and not schedule.keeps_own(data_dir, YEAR, "S1")
     inputs = date_inputs(at)
     inputs["Mở nhập"].set_value(GK1[0])
     inputs["Hạn nhập"].set_value(GK1[1])
     inputs["Khóa sổ"].set_value(GK1[2])
     [b for b in at.button if b.label == "Lưu"][0].click().run()
     assert not at.exception, at.exception
-    assert rows(data_dir) == [("GK1", 4, *GK1)]
+    # The account's school (S1) got the row; the shared schedule and S2 did not.
+    assert rows(data_dir, school_id="S1") == [("GK1", 4, *GK1)]
+    assert rows(data_dir) == [] and rows(data_dir, school_id="S2") == []
     assert any("Đã lưu lịch" in s.value for s in at.success)
+    assert any("lịch riêng của trường" in c.value for c in at.caption)
     shown = at.dataframe[0].value
     assert list(shown.iloc[0])[:5] == ["Giữa học kỳ I (GK1)", "Khối 4", "26/10/2026",
                                        "07/11/2026", "10/11/2026"]
     entry = records.audit_entries(data_dir)[0]
     assert (entry["action"], entry["actor"]) == ("schedule_set", "test_admin")
+    assert '"school_id": "S1"' in entry["detail"]
+
+
+def test_admin_deletes_a_shared_row_for_the_school_only_and_goes_back(small_snapshot,
+                                                                       monkeypatch):
+    data_dir, _ = small_snapshot
+    schedule.set_window(data_dir, YEAR, "GK1", None, *GK1, "qt")
+    schedule.set_window(data_dir, YEAR, "CK1", None, *CK1, "qt")
+    at = page(data_dir, monkeypatch, "admin")
+    assert any(c.value.startswith("Đây là lịch chung") for c in at.caption)
+    assert any("chép lịch chung" in c.value for c in at.caption)
+    at.selectbox(key="edit_period").set_value("GK1")
+    at.selectbox(key="edit_grade").set_value(None).run()
+    at.button(key="delete_window").click().run()
+    assert not at.exception, at.exception
+    assert rows(data_dir, school_id="S1") == [("CK1", None, *CK1)]
+    assert rows(data_dir, school_id="S2") == [("GK1", None, *GK1), ("CK1", None, *CK1)]
+    assert any(c.value.startswith("Đây là lịch riêng") for c in at.caption)
+    at.button(key="use_shared").click().run()
+    assert not at.exception, at.exception
+    assert not schedule.keeps_own(data_dir, YEAR, "S1")
+    assert rows(data_dir, school_id="S1") == rows(data_dir)
+    assert any("dùng lại lịch chung" in s.value for s in at.success)
+    assert [r["action"] for r in records.audit_entries(data_dir)][:2] == [
+        "schedule_use_shared", "schedule_delete"]
 
 
 def test_admin_records_an_unlock_and_sees_the_state(small_snapshot, monkeypatch):
@@ -476,3 +506,236 @@ def test_principal_and_vice_principal_only_read(small_snapshot, monkeypatch, rol
     assert "Lưu" not in labels and "Ghi lại" not in labels
     assert not at.date_input or all(d.key in ("state_day",) for d in at.date_input)
     assert at.dataframe[0].value.iloc[0, 0] == "Giữa học kỳ I (GK1)"
+
+
+# --- one schedule per school -----------------------------------------------------------------
+
+SHARED = [("GK1", None, *GK1), ("CK1", None, *CK1), ("CK1", 5, CK1[0], CK1[1], date(2027, 1, 20))]
+EARLIER_CK1 = (CK1[0], date(2027, 1, 7), date(2027, 1, 10))
+
+
+def test_a_schools_edit_changes_only_its_own_schedule(tmp_path):
+    filled(tmp_path)  # the shared schedule: S1 and S2 follow it
+    assert rows(tmp_path, school_id="S1") == rows(tmp_path, school_id="S2") == SHARED
+    assert not schedule.keeps_own(tmp_path, YEAR, "S1")
+    schedule.set_window(tmp_path, YEAR, "CK1", None, *EARLIER_CK1, "s1_admin", school_id="S1")
+    # S1: the shared rows copied, then its edit; S2 and the shared schedule keep the old dates.
+    assert rows(tmp_path, school_id="S1") == [SHARED[0], ("CK1", None, *EARLIER_CK1), SHARED[2]]
+    assert rows(tmp_path, school_id="S2") == rows(tmp_path) == SHARED
+    assert schedule.window_for(tmp_path, YEAR, "CK1", 1, school_id="S1") == EARLIER_CK1
+    assert schedule.window_for(tmp_path, YEAR, "CK1", 1, school_id="S2") == CK1
+    assert schedule.window_for(tmp_path, YEAR, "CK1", 5, school_id="S1") == SHARED[2][2:]
+    assert (schedule.keeps_own(tmp_path, YEAR, "S1"), schedule.keeps_own(tmp_path, YEAR, "S2")) \
+        == (True, False)
+    # The copied rows say who last set their dates; the edited one says who edited it.
+    s1 = schedule.windows(tmp_path, YEAR, school_id="S1")
+    assert list(s1["updated_by"]) == ["qt", "s1_admin", "qt"]
+    # A second edit changes S1's copy only; nothing is copied again.
+    schedule.set_window(tmp_path, YEAR, "GK1", 4, *GK1, "s1_admin", school_id="S1")
+    assert len(rows(tmp_path, school_id="S1")) == 4 and rows(tmp_path) == SHARED
+    first, second = records.audit_entries(tmp_path)[1::-1]
+    assert '"school_id": "S1"' in first["detail"] and '"copied_shared": 3' in first["detail"]
+    assert '"school_id": "S1"' in second["detail"] and "copied_shared" not in second["detail"]
+    # The lock day of each school's own schedule decides where no event applies.
+    at = datetime(2027, 1, 12, 9)
+    assert schedule.lock_state(tmp_path, YEAR, "CK1", 1, "L1A", at, "S1").locked is True
+    assert schedule.lock_state(tmp_path, YEAR, "CK1", 1, "X1", at, "S2").locked is False
+    assert schedule.school_years(tmp_path, school_id="S2") == [YEAR]
+
+
+def test_a_schools_deletion_leaves_the_other_schools_alone(tmp_path):
+    filled(tmp_path)
+    assert schedule.delete_window(tmp_path, YEAR, "GK1", None, "s1_admin", school_id="S1")
+    assert rows(tmp_path, school_id="S1") == SHARED[1:]
+    assert schedule.window_for(tmp_path, YEAR, "GK1", 1, school_id="S1") is None
+    assert rows(tmp_path, school_id="S2") == rows(tmp_path) == SHARED
+    assert schedule.window_for(tmp_path, YEAR, "GK1", 1, school_id="S2") == GK1
+    assert not schedule.delete_window(tmp_path, YEAR, "GK1", None, "s1_admin", school_id="S1")
+    # A row no schedule holds: nothing is copied, written or audited.
+    audited = len(records.audit_entries(tmp_path))
+    assert not schedule.delete_window(tmp_path, YEAR, "GK2", None, "x",
+                                      school_id="S2")
+    assert not schedule.keeps_own(tmp_path, YEAR, "S2")
+    assert len(records.audit_entries(tmp_path)) == audited
+    # Deleting its last rows leaves S1 with an empty schedule, not the shared one again ...
+    for period, grade, *_ in SHARED[1:]:
+        schedule.delete_window(tmp_path, YEAR, period, grade, "s1_admin", school_id="S1")
+    assert rows(tmp_path, school_id="S1") == [] and schedule.keeps_own(tmp_path, YEAR, "S1")
+    # ... until the school chooses the shared schedule again.
+    assert schedule.use_shared(tmp_path, YEAR, "S1", "s1_admin") is True
+    assert rows(tmp_path, school_id="S1") == SHARED
+    assert schedule.use_shared(tmp_path, YEAR, "S1", "s1_admin") is False
+    assert rows(tmp_path, school_id="S2") == rows(tmp_path) == SHARED
+
+
+def test_a_schools_import_replaces_only_its_own_schedule(tmp_path):
+    filled(tmp_path)
+    content = workbook([
+        [YEAR, "GK1", None, "26/10/2026", "05/11/2026", "09/11/2026"],
+        [YEAR, "CK1", None, "29/12/2026", "07/01/2027", "10/01/2027"],
+    ])
+    assert schedule.import_excel(tmp_path, content, "s1_admin", school_year=YEAR,
+                                 school_id="S1") == 2
+    assert rows(tmp_path, school_id="S1") == [
+        ("GK1", None, GK1[0], date(2026, 11, 5), date(2026, 11, 9)),
+        ("CK1", None, *EARLIER_CK1)]  # the file's rows only: CK1 grade 5 is gone for S1
+    assert rows(tmp_path, school_id="S2") == rows(tmp_path) == SHARED
+    entry = records.audit_entries(tmp_path)[0]
+    assert entry["action"] == "schedule_import" and '"school_id": "S1"' in entry["detail"]
+    # Its export is its own schedule; S2's is the shared one.
+    exported = schedule.export_excel(tmp_path, YEAR, school_id="S1")
+    other = tmp_path / "other"
+    schedule.import_excel(other, exported, "qt", school_year=YEAR)
+    assert rows(other) == rows(tmp_path, school_id="S1")
+    assert schedule.export_excel(tmp_path, YEAR, school_id="S2") == \
+        schedule.export_excel(tmp_path, YEAR)
+    # The shared schedule can still be replaced from the library (the CLI, the demo).
+    schedule.import_excel(tmp_path, content, "qt", school_year=YEAR)
+    assert rows(tmp_path) == rows(tmp_path, school_id="S2") == rows(tmp_path, school_id="S1")
+
+
+def test_an_account_of_one_school_cannot_read_or_change_anothers_schedule(tmp_path):
+    filled(tmp_path)
+    schedule.set_window(tmp_path, YEAR, "CK1", None, *EARLIER_CK1, "s2_admin", school_id="S2")
+    before = (rows(tmp_path), rows(tmp_path, school_id="S1"), rows(tmp_path, school_id="S2"),
+              len(records.audit_entries(tmp_path)))
+    content = schedule.export_excel(tmp_path, YEAR)
+    with scope.restricted(["S1"]):
+        for read in (lambda: schedule.windows(tmp_path, YEAR, school_id="S2"),
+                     lambda: schedule.window_for(tmp_path, YEAR, "CK1", 1, school_id="S2"),
+                     lambda: schedule.school_years(tmp_path, school_id="S2"),
+                     lambda: schedule.export_excel(tmp_path, YEAR, school_id="S2"),
+                     lambda: schedule.keeps_own(tmp_path, YEAR, "S2"),
+                     lambda: schedule.windows_of_schools(tmp_path, YEAR, ["S1", "S2"]),
+                     lambda: schedule.lock_state(tmp_path, YEAR, "CK1", 1, "X1",
+                                                 datetime(2027, 1, 12), "S2")):
+            with pytest.raises(scope.ScopeError):
+                read()
+        for write in (
+                lambda: schedule.set_window(tmp_path, YEAR, "GK1", None, *GK1, "x",
+                                            school_id="S2"),
+                lambda: schedule.delete_window(tmp_path, YEAR, "CK1", None, "x", school_id="S2"),
+                lambda: schedule.import_excel(tmp_path, content, "x", school_year=YEAR,
+                                              school_id="S2"),
+                lambda: schedule.use_shared(tmp_path, YEAR, "S2", "x"),
+                # nor the shared schedule, which every school without its own follows
+                lambda: schedule.set_window(tmp_path, YEAR, "GK1", None, *GK1, "x"),
+                lambda: schedule.delete_window(tmp_path, YEAR, "GK1", None, "x"),
+                lambda: schedule.import_excel(tmp_path, content, "x", school_year=YEAR)):
+            with pytest.raises(scope.ScopeError):
+                write()
+        # Its own school, and the shared dates it follows, it may read.
+        assert rows(tmp_path, school_id="S1") == rows(tmp_path) == SHARED
+    assert before == (rows(tmp_path), rows(tmp_path, school_id="S1"),
+                      rows(tmp_path, school_id="S2"), len(records.audit_entries(tmp_path)))
+
+
+def test_progress_follows_each_schools_own_dates(small_snapshot):
+    data_dir, info = small_snapshot  # taken 08/01/2027 17:00; S1 and S2 have CK1 gaps
+
+    def statuses(school_id):
+        units = progress.compute(data_dir, info, school_id, "CK1")
+        return dict(zip(zip(units["class_id"], units["item_code"]), units["status"]))
+
+    schedule.set_window(data_dir, YEAR, "CK1", None, *CK1, "qt")  # shared: deadline 14/01
+    s1_before, s2_before = statuses("S1"), statuses("S2")
+    assert "overdue" not in set(s1_before.values()) | set(s2_before.values())
+    assert "on_track" in set(s2_before.values())
+    # S1 moves its deadline before the snapshot's day: its incomplete units are overdue ...
+    schedule.set_window(data_dir, YEAR, "CK1", None, *EARLIER_CK1, "s1_admin", school_id="S1")
+    s1_after = statuses("S1")
+    assert {k: v for k, v in s1_after.items() if v != "complete"} == \
+        {k: "overdue" for k, v in s1_before.items() if v != "complete"}
+    # ... S2's are what they were, and its whole-school windows are still the shared ones.
+    assert statuses("S2") == s2_before
+    assert progress.school_windows(data_dir, YEAR, "S2")["CK1"] == progress.Window(*CK1)
+    assert progress.school_windows(data_dir, YEAR, "S1")["CK1"] == \
+        progress.Window(*EARLIER_CK1)
+
+
+def test_an_old_app_db_keeps_its_schedule_as_the_shared_one(tmp_path):
+    import sqlite3
+
+    path = records.db_path(tmp_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = sqlite3.connect(path)
+    con.executescript("""
+        CREATE TABLE lock_schedule (
+            school_year TEXT NOT NULL, period TEXT NOT NULL, grade INTEGER,
+            opens TEXT NOT NULL, deadline TEXT NOT NULL, lock TEXT NOT NULL,
+            updated_at TEXT NOT NULL, updated_by TEXT);
+        CREATE UNIQUE INDEX lock_schedule_key
+            ON lock_schedule (school_year, period, COALESCE(grade, 0));
+        INSERT INTO lock_schedule VALUES
+            ('2026-2027', 'GK1', NULL, '2026-10-26', '2026-11-07', '2026-11-10',
+             '2026-09-01 08:00:00', 'qt'),
+            ('2026-2027', 'GK1', 4, '2026-10-26', '2026-11-09', '2026-11-12',
+             '2026-09-01 08:00:00', 'qt');
+    """)
+    con.commit()
+    con.close()
+    grade4 = (GK1[0], date(2026, 11, 9), date(2026, 11, 12))
+    assert rows(tmp_path) == [("GK1", None, *GK1), ("GK1", 4, *grade4)]
+    assert rows(tmp_path, school_id="S1") == rows(tmp_path)
+    assert schedule.school_years(tmp_path, school_id="S1") == [YEAR]
+    # The old key (one row per year, period and grade) is gone: a school may hold its own row.
+    schedule.set_window(tmp_path, YEAR, "GK1", 4, *GK1, "s1_admin", school_id="S1")
+    assert rows(tmp_path, school_id="S1") == [("GK1", None, *GK1), ("GK1", 4, *GK1)]
+    assert rows(tmp_path) == [("GK1", None, *GK1), ("GK1", 4, *grade4)]
+    # One window per (year, school or shared, period, grade) still holds.
+    con = sqlite3.connect(path)
+    with pytest.raises(sqlite3.IntegrityError):
+        con.execute("INSERT INTO lock_schedule (school_year, period, grade, opens, deadline, "
+                    "lock, updated_at, school_id) SELECT school_year, period, grade, opens, "
+                    "deadline, lock, updated_at, school_id FROM lock_schedule LIMIT 1")
+    indexes = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    con.close()
+    assert "lock_schedule_key" not in indexes and "lock_schedule_school_key" in indexes
+
+
+def test_district_overdue_counts_follow_each_schools_deadlines(small_snapshot):
+    data_dir, info = small_snapshot
+    as_of = info.taken_at.date()  # 08/01/2027
+
+    def by_hand(school_id, deadlines):
+        """Incomplete units whose deadline (the grade's, else the whole school's) passed,
+        counted from the school's own units with the dates this test set."""
+        units = progress.compute(data_dir, info, school_id, "CK1")
+        return sum(1 for g, x, n in zip(units["grade"], units["expected"], units["entered"])
+                   if n < x and deadlines.get(int(g), deadlines[0]) < as_of)
+
+    def overdue():
+        table = district.progress_by_school(data_dir, info, ["S1", "S2"], "CK1")
+        return dict(zip(table["school_id"], table["overdue_units"]))
+
+    # Every school on the shared schedule: the grade-4 row overrides the whole school's.
+    schedule.set_window(data_dir, YEAR, "CK1", None, *EARLIER_CK1, "qt")
+    schedule.set_window(data_dir, YEAR, "CK1", 4, CK1[0], date(2027, 1, 9), CK1[2], "qt")
+    shared = {0: EARLIER_CK1[1], 4: date(2027, 1, 9)}
+    assert overdue() == {"S1": by_hand("S1", shared), "S2": by_hand("S2", shared)}
+    assert 0 < overdue()["S1"] < len(progress.compute(data_dir, info, "S1", "CK1"))
+    # S2 keeps a later deadline of its own: its overdue count follows it, S1's does not move.
+    schedule.set_window(data_dir, YEAR, "CK1", None, *CK1, "s2_admin", school_id="S2")
+    own = {0: CK1[1], 4: date(2027, 1, 9)}  # its copy of the grade-4 row is kept
+    assert overdue() == {"S1": by_hand("S1", shared), "S2": by_hand("S2", own)}
+    assert overdue()["S2"] == 0 and by_hand("S2", shared) > 0
+    # S1 drops the grade-4 row from its own schedule: its grade 4 falls back to 07/01.
+    schedule.delete_window(data_dir, YEAR, "CK1", 4, "s1_admin", school_id="S1")
+    assert overdue() == {"S1": by_hand("S1", {0: EARLIER_CK1[1]}), "S2": 0}
+    assert district.deadlines(data_dir, YEAR, "CK1", ["S1", "S2"]) == (
+        ["S1", "S2", "S2"], [0, 0, 4], [EARLIER_CK1[1], CK1[1], date(2027, 1, 9)])
+    assert district.current_period(data_dir, info, ["S1", "S2"]) == "CK1"
+
+
+def test_the_cached_progress_key_names_the_school(tmp_path, monkeypatch):
+    from csdl import ui
+
+    monkeypatch.setenv("CSDL_DATA_DIR", str(tmp_path))
+    filled(tmp_path)
+    assert ui._schedule_key(YEAR, "S1") != ui._schedule_key(YEAR, "S2")
+    s2 = ui._schedule_key(YEAR, "S2")
+    schedule.set_window(tmp_path, YEAR, "CK1", None, *EARLIER_CK1, "s1_admin", school_id="S1")
+    s1 = ui._schedule_key(YEAR, "S1")
+    schedule.set_window(tmp_path, YEAR, "CK1", None, *CK1, "s1_admin", school_id="S1")
+    assert ui._schedule_key(YEAR, "S1") != s1  # S1's cached figures follow its edit
+    assert ui._schedule_key(YEAR, "S2") == s2  # S2's stay valid
