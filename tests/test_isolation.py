@@ -1,6 +1,18 @@
 """Row-level isolation between schools of one snapshot: a school account never receives another
-school's rows, through any page, report or query; the district account sees every school and
-its comparison page's numbers match an independent computation from the fixture tables."""
+school's rows, through any page, download, report or query; the district account sees every
+school and its comparison page's numbers match an independent computation from the fixture
+tables.
+
+Downloads: every st.download_button of every page a school role may open is opened (deferred
+ones generated as the server does on a click, outside the script run and its school scope) and
+its text searched like the page's (tests/download_text.py: .xlsx cells with openpyxl and the
+raw XML parts, .pptx shapes and chart data with python-pptx, .pdf text decoded from its
+content streams through the fonts' ToUnicode maps, plus poppler's pdftotext where installed,
+.html raw less the embedded plotly.js). Also reached after an action: a printed class summary
+(.xlsx and .pdf), S2's print code typed in, the spot-check preview, every unit's list of
+missing entries. Not reached here: the backup archive (the data page offers none while the
+snapshot holds several schools), the differences tables after uploading a sheet or typing
+totals, and rows picked in a table (AppTest sets no dataframe selection)."""
 import io
 import re
 from contextlib import redirect_stdout
@@ -13,14 +25,16 @@ from streamlit.testing.v1 import AppTest
 from csdl import access, changes, cli, district, figures, printing, quality, queries, scope, \
     snapshots
 from csdl.config import REPO_ROOT as ROOT
+from tests import download_text
 from tests.conftest import add_account, run_query, small_school_tables
 from tests.test_app import signed_in, texts
 
 YEAR = "2026-2027"
 BEFORE, AFTER = datetime(2027, 1, 5, 17, 0), datetime(2027, 1, 8, 17, 0)
 # Whatever of S2 could show: its id, name, class, students, teacher, room, a request's words.
+# S2's account (zz_hieutruong) signs S2's own records in `school_records`.
 S2_MARKERS = ["Trường Zeta", "ZZL21", "Lớp 1Z", "ZZHS21", "ZZHS22", "Đỗ Zà", "Mạc Zung",
-              "ZZGV21", "Thầy Zét", "Phòng Zed", "Máy Zed", "Lý do Zeta"]
+              "ZZGV21", "Thầy Zét", "Phòng Zed", "Máy Zed", "Lý do Zeta", "zz_hieutruong"]
 S2_ID = re.compile(r"(?<![A-Za-z0-9])S2(?![A-Za-z0-9])")
 
 
@@ -87,6 +101,56 @@ def two_schools(tmp_path, monkeypatch):
     return tmp_path, before, after, code
 
 
+S2_USER = "zz_hieutruong"
+
+
+@pytest.fixture
+def school_records(two_schools):
+    """`two_schools` with more of S2's own app records, signed by S2's account and carrying
+    its words (a spot check with a noted verdict, a checked and signed-off print, a lock
+    event), and an open spot check of S1 so that its page offers the sample's downloads."""
+    from csdl import schedule, spotcheck
+
+    data_dir, _, after, code = two_schools
+    add_account(data_dir, S2_USER, "principal", "S2")
+    s2_check = spotcheck.create_check(data_dir, after, "S2", "CK1", spotcheck.Scope(), "simple",
+                                      3, 7, 0.05, S2_USER)
+    spotcheck.record_verdict(data_dir, s2_check, 1, "cannot_verify", None, "Lý do Zeta", S2_USER)
+    spotcheck.create_check(data_dir, after, "S1", "CK1", spotcheck.Scope(), "simple", 6, 7, 0.05,
+                           "test")
+    printing.record_check(data_dir, school_year=YEAR, school_id="S2", class_id="ZZL21",
+                          period="CK1", method="code", differences=1, actor=S2_USER,
+                          print_code=code, note="Lý do Zeta")
+    printing.sign_off(data_dir, YEAR, "S2", "ZZL21", "CK1", S2_USER, "Lý do Zeta")
+    schedule.record_event(data_dir, YEAR, "GK2", "lock", "school", None, datetime(2027, 1, 7, 9),
+                          "Lý do Zeta", S2_USER, school_id="S2")
+    return two_schools
+
+
+@pytest.fixture
+def media(monkeypatch):
+    """Each AppTest run's media files: the bytes behind its download buttons."""
+    return download_text.capture_media(monkeypatch)
+
+
+def download_leaks(downloads: list[download_text.Download]) -> list[str]:
+    """S2 markers in the downloads' text: every marker anywhere in a file (cells, shapes,
+    pages, markup), a bare S2 in its content (cell values, shape and page text)."""
+    found = []
+    for d in downloads:
+        hits = [m for m in S2_MARKERS if m in d.text or _squash(m) in _squash(d.text)]
+        if S2_ID.search(d.content):
+            hits.append("S2")
+        if hits:
+            found.append(f"{d.label} ({d.file_name}): {', '.join(dict.fromkeys(hits))}")
+    return found
+
+
+def _squash(text: str) -> str:
+    """Without whitespace: a name wrapped over two lines of a PDF cell is still found."""
+    return re.sub(r"\s+", "", text)
+
+
 def leaks(at: AppTest) -> list[str]:
     """S2 markers anywhere in what the page sent: texts, tables, metrics, charts, widgets."""
     shown = texts(at)
@@ -123,16 +187,37 @@ RUNS = [(p.key, r) for r in SCHOOL_ROLES for p in access.PAGES if r in p.roles]
 
 
 @pytest.mark.parametrize("page,role", RUNS)
-def test_school_user_never_sees_another_school(two_schools, page, role):
+def test_school_user_never_sees_another_school(school_records, media, page, role):
     at = signed_in("app.py", role).run()
     at.switch_page(f"pages/{page}.py").run()
     assert not at.exception, at.exception
     assert leaks(at) == []
     assert ran_for_own_school(at)
+    # Every file the page offers, opened: deferred ones generated as a click would.
+    downloads = download_text.offered(at, media)
+    assert download_leaks(downloads) == []
+    assert_offers(page, downloads)
+
+
+# Files a page offers besides its tables' Excel (ui.table), by a piece of the file name: so the
+# check above cannot pass by finding no button. (Every page with a titled table offers those.)
+PAGE_FILES = {"progress": ["nhac_nho_"], "schedule": ["lich_khoa_so_"],
+              "staff": ["phan_cong_chuyen_mon", "phu_luc_1_tai_khoan"], "figures": ["so_lieu_"],
+              "spotcheck": ["kiem_tra_xac_suat_", ".pdf"], "presentation": [".pptx", ".html"],
+              "data": ["Mau_"]}
+
+
+def assert_offers(page: str, downloads: list[download_text.Download]) -> None:
+    names = [d.file_name for d in downloads]
+    assert all(d.data for d in downloads), names
+    for piece in PAGE_FILES.get(page, []):
+        assert any(piece in n for n in names), (page, piece, names)
+    if page not in ("presentation", "overview"):  # overview: the viewer's has no table
+        assert any(n.endswith(".xlsx") for n in names), (page, names)
 
 
 @pytest.mark.parametrize("page", [p.key for p in access.PAGES if "principal" in p.roles])
-def test_forged_school_in_url_and_session_is_ignored(two_schools, page):
+def test_forged_school_in_url_and_session_is_ignored(school_records, media, page):
     at = signed_in("app.py", "principal")
     at.query_params["school"] = "S2"
     for key in ("school", "school_id", "allowed_schools", "schools"):
@@ -142,6 +227,7 @@ def test_forged_school_in_url_and_session_is_ignored(two_schools, page):
     assert not at.exception, at.exception
     assert leaks(at) == []
     assert ran_for_own_school(at)
+    assert download_leaks(download_text.offered(at, media)) == []
     if page == "overview":
         assert any("Trường Tiểu học Thử" in s.value for s in at.subheader)
 
@@ -160,17 +246,115 @@ def test_district_sees_every_school_and_a_school_picked_in_the_url(two_schools):
     assert "Trường Zeta" in leaks(at)
 
 
-def test_cache_hit_after_district_does_not_bypass_the_check(two_schools):
+def test_cache_hit_after_district_does_not_bypass_the_check(school_records, media):
     # The district's run fills st.cache_data with S2's results; the S1 user's forged request
     # for S2 must still be refused before the cache is looked at.
     district_run = signed_in("app.py", "district", username="test_district")
     district_run.query_params["school"] = "S2"
     district_run.run().switch_page("pages/staff.py").run()
     assert "Thầy Zét" in texts(district_run)
+    # The control of the download check: the district's files of S2 do hold S2.
+    found = download_leaks(download_text.offered(district_run, media))
+    assert any("phan_cong_chuyen_mon" in f and "Thầy Zét" in f for f in found), found
     at = signed_in("app.py", "principal")
     at.query_params["school"] = "S2"
     at.run().switch_page("pages/staff.py").run()
     assert leaks(at) == []
+    assert download_leaks(download_text.offered(at, media)) == []
+
+
+# --- downloads reached after an action --------------------------------------------------------
+# These run the page script itself: AppTest does not deliver a button's click through
+# st.navigation (see tests/test_app.py); the page's guard sets the scope as app.py does.
+
+def _clicked(at: AppTest, label: str) -> AppTest:
+    [button] = [b for b in at.button if b.label == label]
+    return button.click().run()
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "pdf"])
+def test_printed_summary_download_holds_only_the_own_school(school_records, media, fmt):
+    # Print a class summary: the file handed out is S1's class; S2's print code typed in is
+    # unknown to S1's account and brings none of S2's sheet.
+    code = school_records[3]
+    at = signed_in("pages/printed.py", "principal").run()
+    assert "ZZL21" not in at.selectbox(key="print_class").options
+    at.selectbox(key="print_class").set_value("L1A")
+    at.radio(key="print_format").set_value(fmt)
+    at.button(key="print_create").click().run()
+    assert not at.exception, at.exception
+    downloads = download_text.offered(at, media)
+    [sheet] = [d for d in downloads if d.file_name.endswith(f"-CK1-{_print_code(at)}.{fmt}")]
+    assert sheet.kind == fmt and "Nguyễn An" in sheet.content  # S1's class 1A, read back
+    assert download_leaks(downloads) == [] and leaks(at) == []
+    at.text_input(key="check_code").input(code).run()
+    assert not at.exception, at.exception
+    assert any("Không có bản in nào mang mã" in e.value for e in at.error)
+    assert leaks(at) == []
+    assert download_leaks(download_text.offered(at, media)) == []
+
+
+def _print_code(at: AppTest) -> str:
+    return at.session_state["printed_last"]["code"]
+
+
+def test_spot_check_preview_and_unit_lists_hold_only_the_own_school(school_records, media):
+    at = signed_in("pages/spotcheck.py", "vice_principal").run()
+    _clicked(at, "Xem trước mẫu")  # the drawn sample as a table, with its Excel
+    assert not at.exception, at.exception
+    downloads = download_text.offered(at, media)
+    assert any(d.file_name.startswith("mauxemtruoc") for d in downloads), \
+        [d.file_name for d in downloads]
+    assert download_leaks(downloads) == [] and leaks(at) == []
+    # Progress: the missing entries of every unit, one after the other (picked through the
+    # URL, ?unit=class_id|item_code, as the page keeps it; the page's selectbox formats its
+    # values with `labels.get`, whose keys they are).
+    at = signed_in("pages/progress.py", "vice_principal").run()
+    [pick] = [b for b in at.selectbox if b.label == "Lớp và môn"]
+    units = list(pick.format_func.__self__)
+    assert len(units) == len(pick.options) > 1
+    lists = set()
+    for unit in units:
+        at.query_params["unit"] = unit
+        at.run()
+        assert not at.exception, at.exception
+        downloads = download_text.offered(at, media)
+        assert download_leaks(downloads) == [], unit
+        assert leaks(at) == [], unit
+        lists |= {d.file_name for d in downloads if d.file_name.startswith("cacmucconthieu")}
+    assert len(lists) == len(units)  # each unit's own list of missing entries was offered
+
+
+def test_download_check_finds_the_other_school_in_its_own_files(school_records, media):
+    # The control: S2's own account gets S2's files, and the same reading finds S2 in each kind
+    # of file (the PDF read back with the decoder alone, without poppler's pdftotext).
+    found: dict[str, list[download_text.Download]] = {}
+    for page in ("progress", "staff", "figures", "spotcheck", "presentation", "printed"):
+        at = signed_in(f"pages/{page}.py", "principal", school="S2", username=S2_USER).run()
+        assert not at.exception, at.exception
+        if page == "printed":
+            at.radio(key="print_format").set_value("pdf")
+            at.button(key="print_create").click().run()
+        for d in download_text.offered(at, media):
+            found.setdefault(page, []).append(d)
+    everything = [d for files in found.values() for d in files]
+    assert download_leaks(everything)
+
+    def shows(page: str, piece: str, marker: str) -> bool:
+        return any(piece in d.file_name and _squash(marker) in _squash(d.content)
+                   for d in found[page])
+
+    assert shows("progress", "nhac_nho_", "Thầy Zét")  # deferred workbook
+    assert shows("staff", "phan_cong_chuyen_mon", "ZZGV21") or \
+        shows("staff", "phan_cong_chuyen_mon", "Lớp 1Z")
+    assert shows("figures", "so_lieu_", "Trường Zeta")
+    assert shows("spotcheck", ".xlsx", "Đỗ Zà")
+    assert shows("spotcheck", ".pdf", "Đỗ Zà") and shows("spotcheck", ".pdf", "Lớp 1Z")
+    [spot_pdf] = [d for d in found["spotcheck"] if d.kind == "pdf"]
+    assert "Đỗ Zà" in download_text.pdf_text(spot_pdf.data)
+    assert shows("presentation", ".pptx", "Trường Zeta")
+    assert shows("presentation", ".html", "Trường Zeta")
+    assert shows("printed", ".pdf", "Mạc Zung")
 
 
 def test_ui_choke_points_refuse_another_school(two_schools):
