@@ -261,7 +261,7 @@ def worker_pages(data_dir: Path) -> dict:
 
 
 def _params(data_dir: Path, con, extra: dict) -> dict:
-    params = {"school_id": SCHOOL, "period": PERIOD}
+    params = {"school_id": SCHOOL, "school_ids": [SCHOOL], "period": PERIOD}
     for k, v in extra.items():
         if k == "class":
             params["class_id"] = con.execute(
@@ -335,7 +335,7 @@ def worker_figures(data_dir: Path, path: str) -> dict:
                     result.append(ui._snapshot_diff(data_path, base.stem, latest.stem, SCHOOL,
                                                     DIFF_PERIOD))
                 else:
-                    params = {"school_id": SCHOOL, "period": PERIOD,
+                    params = {"school_id": SCHOOL, "school_ids": (SCHOOL,), "period": PERIOD,
                               "limit": pp.CLASS_SIZE_LIMIT}
                     used = queries_used(name)
                     result.append(ui._cached_query(data_path, latest.stem, name, tuple(sorted(

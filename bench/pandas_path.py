@@ -306,9 +306,15 @@ def duckdb_figure(name: str, con: duckdb.DuckDBPyConnection,
                   diff_period: str | None) -> pd.DataFrame:
     from csdl import queries
 
+    # Questions over a list of schools answer with a school_id column; the pandas path,
+    # one school, has none.
     if name == "diff_cells":
-        return queries.run(diff_con, "diff_cells", school_id=school_id, period=diff_period)
-    return queries.run(con, name, school_id=school_id, period=period, limit=CLASS_SIZE_LIMIT)
+        out = queries.run(diff_con, "diff_cells", school_ids=[school_id], period=diff_period)
+    else:
+        out = queries.run(con, name, school_id=school_id, school_ids=[school_id], period=period,
+                          limit=CLASS_SIZE_LIMIT)
+    return out.drop(columns="school_id") if name == "diff_cells" or name.startswith(
+        "quality_") else out
 
 
 def open_duckdb(snapshot_file: Path, base_file: Path | None):

@@ -6,6 +6,7 @@ show every change exactly; a change with no approved request is flagged "not app
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -13,10 +14,13 @@ from pathlib import Path
 import pandas as pd
 
 from . import records, rules, schedule, scope, snapshots
-from .diff import diff
+from .diff import diff_schools
 from .timeutil import now_local
 
 DECISIONS = ("pending", "approved", "rejected")
+# Schools per snapshot difference of changed_after_lock_of: the full outer join of two
+# snapshots' cells holds them in DuckDB's memory (about 2 GB over 500 schools at once).
+SCHOOLS_PER_PASS = 50
 FIELDS = {"subject": ("level", "score"), "trait": ("level",),
           "year": ("completed", "promoted", "classification", "award")}
 
@@ -114,22 +118,33 @@ def decide(data_dir: Path | str, request_id: int, decision: str, note: str | Non
 
 def requests(data_dir: Path | str, school_year: str, school_id: str,
              period: str | None = None) -> pd.DataFrame:
-    scope.check(school_id)
-    if not records.db_path(data_dir).exists():
+    return requests_of(data_dir, school_year, [school_id], period)
+
+
+def requests_of(data_dir: Path | str, school_year: str, school_ids: list[str],
+                period: str | None = None) -> pd.DataFrame:
+    """The requests of several schools (the district's comparison), read at once."""
+    scope.check_all(school_ids)
+    ids = list(dict.fromkeys(school_ids))
+    if not records.db_path(data_dir).exists() or not ids:
         return pd.DataFrame(columns=REQUEST_COLUMNS)
     with records.connect(data_dir) as con:
         con.executescript(_SCHEMA)
         rows = con.execute(
             f"SELECT {', '.join(REQUEST_COLUMNS)} FROM change_request "
-            "WHERE school_year = ? AND school_id = ? AND (? IS NULL OR period = ?) ORDER BY id",
-            (school_year, school_id, period, period)).fetchall()
+            f"WHERE school_year = ? AND school_id IN ({', '.join('?' * len(ids))}) "
+            "AND (? IS NULL OR period = ?) ORDER BY id",
+            (school_year, *ids, period, period)).fetchall()
     return pd.DataFrame(rows, columns=REQUEST_COLUMNS)
 
 
 def annotate(changes: pd.DataFrame, reqs: pd.DataFrame) -> pd.DataFrame:
     """Match each changed cell to the latest request for that cell asking for that new value:
-    adds request_id and decision ('approved' / 'rejected' / 'pending', or 'none')."""
+    adds request_id and decision ('approved' / 'rejected' / 'pending', or 'none'). Changes of
+    several schools (a school_id column) are matched each to its own school's requests."""
     key = ["student_id", "period", "item_type", "item_code", "field"]
+    if "school_id" in changes:
+        key = ["school_id", *key]
     out = changes.copy()
     if reqs.empty or out.empty:
         out["request_id"] = pd.array([None] * len(out), dtype="Int64")
@@ -164,23 +179,76 @@ def lock_moment(data_dir: Path | str, school_year: str, period: str,
     school, or of every school), else the lock date of the school's schedule (its own, else
     the shared one; at 00:00, as schedule.lock_state reads it)."""
     events = schedule.events(data_dir, school_year, period, school_id)
-    locks = events[(events["action"] == "lock") & (events["scope"] == "school")]
+    locks = _school_locks(events)
     if len(locks):
         return pd.Timestamp(locks["at"].min()).to_pydatetime()
     window = schedule.window_for(data_dir, school_year, period, None, school_id=school_id)
-    return datetime.combine(window[2], datetime.min.time()) if window else None
+    return _day_start(window[2]) if window else None
+
+
+def lock_moments(data_dir: Path | str, school_year: str,
+                 school_ids: list[str]) -> dict[str, dict[str, datetime | None]]:
+    """lock_moment of every period for several schools, from one read of the year's events and
+    one of the schools' schedules: {school_id: {period: moment or None}}."""
+    locks = _school_locks(schedule.events(data_dir, school_year))
+    first: dict[tuple[str | None, str], datetime] = {}  # (school or None = every school, period)
+    for school_id, period, at in zip(locks["school_id"], locks["period"], locks["at"]):
+        key = (school_id if isinstance(school_id, str) else None, period)
+        at = pd.Timestamp(at).to_pydatetime()
+        first[key] = min(first.get(key, at), at)
+    windows = schedule.windows_of_schools(data_dir, school_year, school_ids)
+    whole = windows[windows["grade"].isna()]
+    lock_day = dict(zip(zip(whole["school_id"], whole["period"]), whole["lock"]))
+    out: dict[str, dict[str, datetime | None]] = {}
+    for school_id in dict.fromkeys(school_ids):
+        out[school_id] = {}
+        for period in rules.PERIODS:
+            found = [first[k] for k in ((None, period), (school_id, period)) if k in first]
+            day = lock_day.get((school_id, period))
+            out[school_id][period] = (min(found) if found
+                                      else _day_start(day) if day is not None else None)
+    return out
+
+
+def _school_locks(events: pd.DataFrame) -> pd.DataFrame:
+    """The events that lock the whole school."""
+    return events[(events["action"] == "lock") & (events["scope"] == "school")]
+
+
+def _day_start(day) -> datetime:
+    """A lock day as the moment the schedule locks it (00:00, as schedule.lock_state reads it)."""
+    return datetime.combine(day, datetime.min.time())
 
 
 def locked_periods(data_dir: Path | str, latest: snapshots.SnapshotInfo,
                    school_id: str | None = None) -> list[LockedPeriod]:
     """The periods of the latest snapshot's year that were locked by its time (for a school:
     by its own lock events or those of every school)."""
+    return _locked(_same_year(data_dir, latest), latest,
+                   {p: lock_moment(data_dir, latest.school_year, p, school_id)
+                    for p in rules.PERIODS})
+
+
+def locked_periods_of(data_dir: Path | str, latest: snapshots.SnapshotInfo,
+                      school_ids: list[str]) -> dict[str, list[LockedPeriod]]:
+    """locked_periods of several schools (lock_moments: the records read once)."""
+    moments = lock_moments(data_dir, latest.school_year, school_ids)
+    same_year = _same_year(data_dir, latest)
+    return {s: _locked(same_year, latest, moments[s]) for s in moments}
+
+
+def _same_year(data_dir: Path | str,
+               latest: snapshots.SnapshotInfo) -> list[snapshots.SnapshotInfo]:
     snaps, _ = snapshots.list_snapshots(data_dir)
-    same_year = [s for s in snaps if s.school_year == latest.school_year
-                 and s.source == latest.source and s.taken_at <= latest.taken_at]
+    return [s for s in snaps if s.school_year == latest.school_year
+            and s.source == latest.source and s.taken_at <= latest.taken_at]
+
+
+def _locked(same_year: list[snapshots.SnapshotInfo], latest: snapshots.SnapshotInfo,
+            moments: dict[str, datetime | None]) -> list[LockedPeriod]:
     out = []
     for period in rules.PERIODS:
-        moment = lock_moment(data_dir, latest.school_year, period, school_id)
+        moment = moments[period]
         if moment is None or moment > latest.taken_at:
             continue
         before = [s for s in same_year if s.taken_at <= moment]
@@ -206,24 +274,75 @@ def changed_after_lock(data_dir: Path | str, latest: snapshots.SnapshotInfo, sch
     """The changed cells alone (no request matched): depends only on the snapshots and the
     schedule, so it can be cached."""
     scope.check(school_id)
+    locked = {school_id: locked_periods(data_dir, latest, school_id)}
+    return _changed(data_dir, latest, locked, period).drop(columns="school_id")
+
+
+def after_lock_of(data_dir: Path | str, latest: snapshots.SnapshotInfo, school_ids: list[str],
+                  period: str | None = None) -> pd.DataFrame:
+    """after_lock of several schools at once (the district's comparison), with a school_id
+    column: one difference per locked period and base snapshot for all of them, each school's
+    changes matched to its own requests."""
+    return annotate(changed_after_lock_of(data_dir, latest, school_ids, period),
+                    requests_of(data_dir, latest.school_year, school_ids))
+
+
+def changed_after_lock_of(data_dir: Path | str, latest: snapshots.SnapshotInfo,
+                          school_ids: list[str], period: str | None = None) -> pd.DataFrame:
+    """changed_after_lock of several schools, with a school_id column first. Remembered per
+    snapshot, schools, lock moments and bases (the snapshots never change; the lock records
+    are read each time), so the district page's next view reads only the records."""
+    scope.check_all(school_ids)
+    locked = locked_periods_of(data_dir, latest, school_ids)
+    key = tuple((s, lp.period, lp.locked_at, lp.base and lp.base.snapshot_id)
+                for s, lps in locked.items() for lp in lps)
+    return _changed_cached(str(data_dir), latest.snapshot_id, tuple(locked), key, period).copy()
+
+
+@functools.lru_cache(maxsize=4)  # a district's cells are large (250k rows at 500 schools)
+def _changed_cached(data_dir: str, latest_id: str, school_ids: tuple[str, ...],
+                    key: tuple, period: str | None) -> pd.DataFrame:
+    locked = {s: [] for s in school_ids}
+    for school_id, p, locked_at, base_id in key:
+        base = snapshots.get_snapshot(data_dir, base_id) if base_id else None
+        locked[school_id].append(LockedPeriod(p, locked_at, base))
+    return _changed(data_dir, snapshots.get_snapshot(data_dir, latest_id), locked, period)
+
+
+def _changed(data_dir: Path | str, latest: snapshots.SnapshotInfo,
+             locked: dict[str, list[LockedPeriod]], period: str | None) -> pd.DataFrame:
+    """The cells changed after each school's locks: one difference per locked period and base
+    snapshot, for all the schools that share them, in period order."""
+    groups: dict[tuple[str, str], dict[str, datetime]] = {}
+    for p in rules.PERIODS:
+        for school_id, lps in locked.items():
+            for lp in lps:
+                if lp.period != p or (period and p != period) or lp.base is None:
+                    continue
+                if lp.base.snapshot_id == latest.snapshot_id:
+                    continue
+                groups.setdefault((p, lp.base.snapshot_id), {})[school_id] = lp.locked_at
     frames = []
-    for lp in locked_periods(data_dir, latest, school_id):
-        if period and lp.period != period or lp.base is None:
-            continue
-        if lp.base.snapshot_id == latest.snapshot_id:
-            continue
-        changed = diff(data_dir, lp.base.snapshot_id, latest.snapshot_id, school_id, lp.period)
-        frames.append(changed.assign(locked_at=lp.locked_at, base_snapshot=lp.base.snapshot_id))
+    for (p, base_id), schools in groups.items():
+        ids = list(schools)
+        for start in range(0, len(ids), SCHOOLS_PER_PASS):
+            changed = diff_schools(data_dir, base_id, latest.snapshot_id,
+                                   ids[start:start + SCHOOLS_PER_PASS], p)
+            frames.append(changed.assign(locked_at=changed["school_id"].map(schools),
+                                         base_snapshot=base_id))
     if not frames:
-        return pd.DataFrame(columns=AFTER_LOCK_COLUMNS)
+        return pd.DataFrame(columns=["school_id", *AFTER_LOCK_COLUMNS])
     changed = pd.concat(frames, ignore_index=True)
     con = snapshots.connect(data_dir, latest.snapshot_id)
     try:
-        enrolled = {r[0] for r in con.execute(
-            "SELECT student_id FROM student WHERE school_id = ? AND active", [school_id]).fetchall()}
+        enrolled = con.execute(
+            "SELECT school_id, student_id FROM student WHERE list_contains(?, school_id) "
+            "AND active", [sorted(set(changed["school_id"]))]).df().drop_duplicates()
     finally:
         con.close()
-    changed["student_left"] = ~changed["student_id"].isin(enrolled)
+    present = changed[["school_id", "student_id"]].merge(
+        enrolled.assign(_enrolled=True), on=["school_id", "student_id"], how="left")
+    changed["student_left"] = present["_enrolled"].isna().to_numpy()
     return changed
 
 

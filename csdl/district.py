@@ -1,12 +1,13 @@
 """The district office's comparison of its schools (one row per school): entry progress of a
-period, changes after lock, data-quality findings. Progress is one DuckDB question over the
-snapshot's progress summary; changes and findings reuse each school's own computation, so the
-district sees the same numbers as the school.
+period, changes after lock, data-quality findings. Each is one pass over all the schools, by
+the same definitions the school pages use: progress one DuckDB question over the snapshot's
+progress summary; changes one snapshot difference per locked period and base snapshot
+(changes.after_lock_of), matched to each school's requests; findings each quality rule once
+for every school (quality.counts). So the district sees the numbers each school sees.
 """
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
 
 import pandas as pd
 
@@ -78,24 +79,20 @@ def progress_by_school(data_dir: Path | str, snapshot: snapshots.SnapshotInfo,
 
 
 def compare(data_dir: Path | str, snapshot: snapshots.SnapshotInfo, school_ids: list[str],
-            period: str, lang: str = "vi",
-            changes_of: Callable[[str], pd.DataFrame] | None = None,
-            findings_of: Callable[[str], pd.DataFrame] | None = None) -> pd.DataFrame:
-    """One row per school (COLUMNS). `changes_of` and `findings_of` default to the library's
-    computations; the page passes its cached ones."""
+            period: str) -> pd.DataFrame:
+    """One row per school (COLUMNS). The changed cells and the findings' counts are remembered
+    per snapshot (the lock records and the change requests are read on every call, so a
+    decision shows at once); raises SettingsError when settings.yaml is unusable."""
     scope.check_all(school_ids)
-    changes_of = changes_of or (lambda s: changes.after_lock(data_dir, snapshot, s))
-    findings_of = findings_of or (lambda s: quality.cached_findings(data_dir, snapshot, s, lang))
     out = progress_by_school(data_dir, snapshot, school_ids, period)
-    counted = []
-    for school_id in out["school_id"]:
-        after = changes_of(school_id)
-        found = findings_of(school_id)
-        by_severity = found["severity"].value_counts()
-        counted.append({"school_id": school_id, "changes": len(after),
-                        "changes_not_approved": len(changes.not_approved(after)),
-                        **{f"findings_{s}": int(by_severity.get(s, 0))
-                           for s in quality.SEVERITIES}})
-    counts = pd.DataFrame(counted, columns=COLUMNS[:1] + COLUMNS[7:])
-    out = out.merge(counts, on="school_id", how="left")
+    ids = list(out["school_id"])
+    after = changes.after_lock_of(data_dir, snapshot, ids)
+    counted = pd.DataFrame({
+        "school_id": ids,
+        "changes": after["school_id"].value_counts().reindex(ids, fill_value=0).to_numpy(),
+        "changes_not_approved": changes.not_approved(after)["school_id"].value_counts()
+        .reindex(ids, fill_value=0).to_numpy()})
+    found = quality.cached_counts(data_dir, snapshot, ids).rename(
+        columns={s: f"findings_{s}" for s in quality.SEVERITIES})
+    out = out.merge(counted, on="school_id", how="left").merge(found, on="school_id", how="left")
     return out[COLUMNS].astype({c: "int64" for c in COLUMNS[7:]})

@@ -860,7 +860,8 @@ def check_upload(data_dir: Path | str, path: Path | str, display_name: str,
         # ATTACH takes no bound parameter; the path is built from a validated snapshot id.
         con.execute(f"ATTACH '{snapshots.snapshot_path(data_dir, latest.snapshot_id).as_posix()}'"
                     " AS b (READ_ONLY)")
-        found = queries.run(con, "diff_cells", school_id=school_id, period=None)
+        found = queries.run(con, "diff_cells", school_ids=[school_id], period=None).drop(
+            columns="school_id")
     finally:
         con.close()
     class_ids = set(roster["class_id"].dropna())

@@ -5,15 +5,18 @@ a detail line ("quality.<code>.name" / ".description" / ".detail"). Where a rule
 is one `queries/quality_*.sql` file; the rules that need Python (the TT27 classification, the
 staff status compared as folded text) read a query and decide here.
 
-`findings()` runs every rule on one school of a snapshot; `summary()` counts per rule.
-A finding never changes the data: it is something for a person to check.
+Every rule reads a list of schools (`$school_ids`) and answers with a `school_id` column:
+`findings()` runs every rule on one school of a snapshot; `counts()` runs each rule once for a
+list of schools (the district's comparison) and counts per school and severity, so both see
+the same rules. `summary()` counts per rule. A finding never changes the data: it is something
+for a person to check.
 """
 from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import duckdb
 import pandas as pd
@@ -27,20 +30,24 @@ SEVERITIES = ("high", "medium", "low")
 FINDING_COLUMNS = ["rule", "severity", "school_id", "class_id", "student_id", "item_code", "detail"]
 # The columns every rule query returns; any other column is a parameter of the detail line.
 _WHERE = ("class_id", "student_id", "item_code")
+_NOT_DETAIL = ("school_id", *_WHERE)
 STAFF_WORKING = "Đang làm việc"  # the staff list's status of someone still working
 # A score this high with level C, or this low with level T, cannot both be right.
 SCORE_HIGH_WITH_C, SCORE_LOW_WITH_T = 9, 4
+# Schools per pass of the rules over a list: the rules over entry_cells hold a pass's owed
+# values in DuckDB's memory (over 500 schools at once, ~1 GB a statement).
+SCHOOLS_PER_PASS = 50
 
 
 class _Context:
-    """One school of one open snapshot, with the inputs several rules share computed once."""
+    """Schools of one open snapshot, with the inputs several rules share computed once."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, school_id: str, settings: Settings,
-                 lang: str):
-        self.con, self.school_id, self.settings, self.lang = con, school_id, settings, lang
+    def __init__(self, con: duckdb.DuckDBPyConnection, school_ids: list[str],
+                 settings: Settings, lang: str):
+        self.con, self.school_ids, self.settings, self.lang = con, school_ids, settings, lang
 
     def run(self, name: str, **params: object) -> pd.DataFrame:
-        return queries.run(self.con, name, school_id=self.school_id, **params)
+        return queries.run(self.con, name, school_ids=self.school_ids, **params)
 
     @functools.cached_property
     def classifications(self) -> pd.DataFrame:
@@ -55,7 +62,8 @@ class _Context:
 class Rule:
     code: str
     severity: str  # "high" | "medium" | "low"
-    check: Callable[[_Context], pd.DataFrame]  # rows: class_id, student_id, item_code, detail params
+    check: Callable[[_Context], pd.DataFrame]  # rows: school_id, class_id, student_id,
+    #                                            item_code, detail params
 
 
 def _per_period(name: str, **params: object) -> Callable[[_Context], pd.DataFrame]:
@@ -87,16 +95,20 @@ def _classification(outcome: str) -> Callable[[_Context], pd.DataFrame]:
 
 def _teacher_not_in_staff(ctx: _Context) -> pd.DataFrame:
     found = ctx.assigned_teachers
-    return found.loc[~found["in_staff_list"], ["class_id", "item_code", "staff_id"]]
+    return found.loc[~found["in_staff_list"], ["school_id", "class_id", "item_code", "staff_id"]]
 
 
 def _teacher_left(ctx: _Context) -> pd.DataFrame:
     found = ctx.assigned_teachers
     # Statuses come from files written by hand: compare without diacritics, case or spaces.
-    # A blank status says nothing, so it is not taken for having left.
+    # A blank status says nothing, so it is not taken for having left. Each distinct status is
+    # folded once (a district has a few statuses over many rows).
+    gone = {s: fold(s) not in ("", fold(STAFF_WORKING))
+            for s in found["status"].unique() if isinstance(s, str)}
     left = found["in_staff_list"] & found["status"].map(
-        lambda s: isinstance(s, str) and fold(s) != "" and fold(s) != fold(STAFF_WORKING))
-    return found.loc[left, ["class_id", "item_code", "staff_id", "full_name", "status"]]
+        lambda s: isinstance(s, str) and gone[s])
+    return found.loc[left, ["school_id", "class_id", "item_code", "staff_id", "full_name",
+                            "status"]]
 
 
 RULES: tuple[Rule, ...] = (
@@ -141,27 +153,53 @@ def findings(data_dir: Path | str, snapshot: snapshots.SnapshotInfo | str, schoo
     Columns FINDING_COLUMNS; `detail` is a line in `lang` saying what was found (the period, the
     values). Settings default to `<data>/settings.yaml` over DOMAIN.md's norms.
     """
-    settings = settings or load_settings(data_dir)
-    snapshot_id = getattr(snapshot, "snapshot_id", snapshot)
-    con = queries.prepare(snapshots.connect(data_dir, snapshot_id))
-    try:
-        ctx = _Context(con, school_id, settings, lang)
-        frames = [_as_findings(rule, rule.check(ctx), school_id, lang) for rule in RULES]
-    finally:
-        con.close()
+    frames = [_as_findings(rule, rows, lang)
+              for rule, rows in _rule_rows(data_dir, snapshot, [school_id], lang, settings)]
     frames = [f for f in frames if not f.empty]
     if not frames:
         return pd.DataFrame(columns=FINDING_COLUMNS, dtype=object)
     return pd.concat(frames, ignore_index=True)
 
 
-def _as_findings(rule: Rule, rows: pd.DataFrame, school_id: str, lang: str) -> pd.DataFrame:
-    params = [c for c in rows.columns if c not in _WHERE]
+def counts(data_dir: Path | str, snapshot: snapshots.SnapshotInfo | str, school_ids: list[str],
+           settings: Settings | None = None) -> pd.DataFrame:
+    """How many findings each school of the list has per severity, each rule run once for all
+    of them: school_id and one column per SEVERITIES, a row for every school (in the order
+    given), equal to counting findings() school by school."""
+    scope.check_all(school_ids)
+    ids = list(dict.fromkeys(school_ids))
+    out = pd.DataFrame(0, index=pd.Index(ids, name="school_id"), columns=list(SEVERITIES),
+                       dtype="int64")
+    for rule, rows in _rule_rows(data_dir, snapshot, ids, "vi", settings):
+        out[rule.severity] += rows["school_id"].value_counts().reindex(ids, fill_value=0).to_numpy()
+    return out.reset_index()
+
+
+def _rule_rows(data_dir: Path | str, snapshot: snapshots.SnapshotInfo | str,
+               school_ids: list[str], lang: str,
+               settings: Settings | None) -> Iterator[tuple[Rule, pd.DataFrame]]:
+    """Every rule's rows for the schools of the list, in the rules' order, SCHOOLS_PER_PASS
+    schools at a time (one after the other for a longer list)."""
+    settings = settings or load_settings(data_dir)
+    snapshot_id = getattr(snapshot, "snapshot_id", snapshot)
+    con = queries.prepare(snapshots.connect(data_dir, snapshot_id))
+    try:
+        for start in range(0, len(school_ids), SCHOOLS_PER_PASS):
+            ctx = _Context(con, list(school_ids[start:start + SCHOOLS_PER_PASS]), settings, lang)
+            for rule in RULES:
+                yield rule, rule.check(ctx)
+    finally:
+        con.close()
+
+
+def _as_findings(rule: Rule, rows: pd.DataFrame, lang: str) -> pd.DataFrame:
+    params = [c for c in rows.columns if c not in _NOT_DETAIL]
     details = [t(f"quality.{rule.code}.detail", lang,
                  **{k: _shown(v) for k, v in zip(params, values)})
                for values in rows[params].itertuples(index=False, name=None)]
     out = pd.DataFrame({
-        "rule": rule.code, "severity": rule.severity, "school_id": school_id,
+        "rule": rule.code, "severity": rule.severity,
+        "school_id": rows["school_id"].astype("str"),
         **{c: rows[c].astype(object).where(rows[c].notna(), None) if c in rows else None
            for c in _WHERE},
         "detail": details,
@@ -197,7 +235,7 @@ def named(found: pd.DataFrame, classes: pd.DataFrame, students: pd.DataFrame) ->
     return out.fillna({"class_name": "", "full_name": ""})
 
 
-@functools.lru_cache(maxsize=1024)  # the district page asks for every school of a district
+@functools.lru_cache(maxsize=256)  # one entry per school shown
 def _cached(data_dir: str, snapshot_id: str, school_id: str, lang: str,
             settings: Settings) -> pd.DataFrame:
     return findings(data_dir, snapshot_id, school_id, lang, settings)
@@ -210,6 +248,22 @@ def cached_findings(data_dir: Path | str, snapshot: snapshots.SnapshotInfo, scho
     scope.check(school_id)  # before the cache
     settings = load_settings(data_dir)
     return _cached(str(data_dir), snapshot.snapshot_id, school_id, lang, settings).copy()
+
+
+@functools.lru_cache(maxsize=16)
+def _cached_counts(data_dir: str, snapshot_id: str, school_ids: tuple[str, ...],
+                   settings: Settings) -> pd.DataFrame:
+    return counts(data_dir, snapshot_id, list(school_ids), settings)
+
+
+def cached_counts(data_dir: Path | str, snapshot: snapshots.SnapshotInfo,
+                  school_ids: list[str]) -> pd.DataFrame:
+    """counts(), remembered per snapshot, list of schools and settings (the district page).
+    Raises SettingsError."""
+    scope.check_all(school_ids)  # before the cache
+    settings = load_settings(data_dir)
+    return _cached_counts(str(data_dir), snapshot.snapshot_id, tuple(school_ids),
+                          settings).copy()
 
 
 def high_count(data_dir: Path | str, snapshot: snapshots.SnapshotInfo,
@@ -229,9 +283,10 @@ def _check_classifications(entries: pd.DataFrame, lang: str) -> pd.DataFrame:
     """Compare each recorded classification with rules.classify over the student's own CN
     entries. Outcome "mismatch" (they differ) or "unchecked" (an owed entry is missing, so the
     rule cannot be applied); agreeing students are left out."""
-    columns = ["class_id", "student_id", "outcome", "recorded", "computed", "missing"]
+    columns = ["school_id", "class_id", "student_id", "outcome", "recorded", "computed",
+               "missing"]
     rows = []
-    for student_id, own in entries.groupby("student_id", sort=True):
+    for (school_id, student_id), own in entries.groupby(["school_id", "student_id"], sort=True):
         first = own.iloc[0]
         grade = int(first["grade"])
         subject_levels, trait_levels, scores = {}, {}, {}
@@ -248,9 +303,11 @@ def _check_classifications(entries: pd.DataFrame, lang: str) -> pd.DataFrame:
         recorded = first["classification"]
         if computed is None:
             missing = _missing_entries(grade, subject_levels, trait_levels, scores, taken, lang)
-            rows.append((first["class_id"], student_id, "unchecked", recorded, None, missing))
+            rows.append((school_id, first["class_id"], student_id, "unchecked", recorded, None,
+                         missing))
         elif computed != recorded:
-            rows.append((first["class_id"], student_id, "mismatch", recorded, computed, None))
+            rows.append((school_id, first["class_id"], student_id, "mismatch", recorded,
+                         computed, None))
     return pd.DataFrame(rows, columns=columns)
 
 

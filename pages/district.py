@@ -2,7 +2,7 @@
 period, units overdue, changes after lock, data-quality findings; a row opens that school."""
 import streamlit as st
 
-from csdl import charts, district, quality, ui
+from csdl import charts, district, ui
 from csdl.settings import SettingsError
 
 ui.guard("district")
@@ -18,10 +18,7 @@ if not school_ids:
     st.stop()
 period = ui.pick_period(district.current_period(ui.data_dir(), snapshot, school_ids))
 try:
-    table = district.compare(
-        ui.data_dir(), snapshot, school_ids, period, lang,
-        changes_of=lambda s: ui.changes_after_lock(snapshot, s),
-        findings_of=lambda s: quality.cached_findings(ui.data_dir(), snapshot, s, lang))
+    table = district.compare(ui.data_dir(), snapshot, school_ids, period)
 except SettingsError as exc:
     st.error(ui.tr("results.settings_error", error=exc))
     st.stop()

@@ -1,17 +1,18 @@
 -- Shared table macros, defined TEMP on each connection (snapshots are read-only).
 
--- One row per value-group a student owes for a period, for every school (DESIGN.md "What
--- counts as expected"): active students only; optional subjects only where the class has an
--- assignment for them; a level and a score are each one value; a value held in invalid_value
--- is NULL, so not entered. Pages never call this directly: they call entry_cells(school, …).
-CREATE OR REPLACE TEMP MACRO entry_cells_all(p_period) AS TABLE
+-- One row per value-group a student owes for a period, for the schools of a list (NULL: every
+-- school) (DESIGN.md "What counts as expected"): active students only; optional subjects only
+-- where the class has an assignment for them; a level and a score are each one value; a value
+-- held in invalid_value is NULL, so not entered. The list is applied to every table read, so
+-- one school reads only its own row groups. Pages call entry_cells(school, …).
+CREATE OR REPLACE TEMP MACRO entry_cells_in(p_school_ids, p_period) AS TABLE
 WITH owed AS (
     SELECT s.school_id, s.student_id, s.full_name, c.class_id, c.class_name, c.grade,
            c.homeroom_staff_id, e.item_type, e.item_code, e.needs_level, e.needs_score
     FROM student s
     JOIN "class" c ON c.school_id = s.school_id AND c.class_id = s.class_id
     JOIN expectation e ON e.grade = c.grade AND e.period = p_period
-    WHERE s.active
+    WHERE s.active AND (p_school_ids IS NULL OR list_contains(p_school_ids, s.school_id))
       AND (NOT e.optional OR EXISTS (
             SELECT 1 FROM assignment a
             WHERE a.school_id = s.school_id AND a.class_id = s.class_id
@@ -28,9 +29,15 @@ FROM owed o
 LEFT JOIN subject_result sr
        ON o.item_type = 'subject' AND sr.school_id = o.school_id
       AND sr.student_id = o.student_id AND sr.period = p_period AND sr.subject_code = o.item_code
+      AND (p_school_ids IS NULL OR list_contains(p_school_ids, sr.school_id))
 LEFT JOIN trait_result tr
        ON o.item_type = 'trait' AND tr.school_id = o.school_id
-      AND tr.student_id = o.student_id AND tr.period = p_period AND tr.trait_code = o.item_code;
+      AND tr.student_id = o.student_id AND tr.period = p_period AND tr.trait_code = o.item_code
+      AND (p_school_ids IS NULL OR list_contains(p_school_ids, tr.school_id));
+
+-- The same for every school.
+CREATE OR REPLACE TEMP MACRO entry_cells_all(p_period) AS TABLE
+SELECT * FROM entry_cells_in(NULL, p_period);
 
 -- The same for one school: every page question goes through this one.
 CREATE OR REPLACE TEMP MACRO entry_cells(p_school_id, p_period) AS TABLE

@@ -1,10 +1,11 @@
--- Data quality: an owed level entered without its owed score, for one school and period.
--- A cell whose other half was refused at import (invalid_value) is left to the invalid-score rules.
-SELECT c.class_id, c.student_id, c.item_code, c.level
-FROM entry_cells($school_id, $period) c
+-- Data quality: an owed level entered without its owed score, for the schools of $school_ids
+-- and one period. A cell whose other half was refused at import (invalid_value) is left to the
+-- invalid-score rules.
+SELECT c.school_id, c.class_id, c.student_id, c.item_code, c.level
+FROM entry_cells_in($school_ids, $period) c
 WHERE c.item_type = 'subject' AND c.needs_level AND c.needs_score
   AND c.level IS NOT NULL AND c.score IS NULL
   AND NOT EXISTS (SELECT 1 FROM invalid_value iv
                   WHERE iv.school_id = c.school_id AND iv.student_id = c.student_id
                     AND iv.period = $period AND iv.item_code = c.item_code)
-ORDER BY c.class_name, c.student_id, c.item_code;
+ORDER BY c.school_id, c.class_name, c.student_id, c.item_code;

@@ -73,7 +73,8 @@ def test_same_queries_give_the_same_answers_over_parquet_views(exported, school_
         assert {"student", "class", "subject_result", "expectation"} <= set(views)
         queries.prepare(pq)  # the same TEMP macros, now over the views
         for name, extra in QUESTIONS:
-            params = {"school_id": school_id, "period": period, **extra}
+            params = {"school_id": school_id, "school_ids": [school_id], "period": period,
+                      **extra}
             a = queries.run(snap, name, **params)
             b = queries.run(pq, name, **params)
             pd.testing.assert_frame_equal(a, b, obj=f"{name} {school_id} {period}")
