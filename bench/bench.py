@@ -466,6 +466,12 @@ def replicate_province(src: Path, dst: Path, schools: int) -> None:
     for info in [s for s in snaps if s.snapshot_id[:8] in REPLICA_SNAPSHOTS]:
         copy_snapshot(info, dst, schools)
         print(f"  province snapshot {info.taken_at} written", flush=True)
+    # The demo's shared lock schedule and events, and every school's change requests (prints and
+    # spot checks, a few schools' paperwork, are not copied).
+    from csdl import changes, schedule
+
+    schedule.store_demo_schedule(dst)
+    changes.store_demo_requests(dst)
 
 
 def _complete(folder: Path) -> bool:
@@ -477,7 +483,22 @@ def _complete(folder: Path) -> bool:
         return False
     files = list((folder / "snapshots").glob("*.duckdb"))
     return bool(files) and all(snapshots.checksum_path(f).exists()
-                               and snapshots.info_path(f).exists() for f in files)
+                               and snapshots.info_path(f).exists() for f in files) \
+        and _has_schedule(folder)
+
+
+def _has_schedule(folder: Path) -> bool:
+    """The demo's app records are there (the lock schedule, the first of them written)."""
+    import sqlite3
+
+    try:
+        con = sqlite3.connect(f"file:{folder / 'app.db'}?mode=ro", uri=True)
+        try:
+            return con.execute("SELECT count(*) FROM lock_schedule").fetchone()[0] > 0
+        finally:
+            con.close()
+    except sqlite3.Error:
+        return False
 
 
 def ensure_data(schools: int) -> tuple[Path, float | None]:
@@ -749,8 +770,10 @@ def main(argv: list[str] | None = None) -> int:
             limit = WORKER_MEMORY_GB * 2**30
             resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
         if args.worker == "demo":  # the demo generator may start worker processes (spawn)
-            from csdl import demo
-            demo.make_demo(data_dir, schools=args.schools, write_samples=args.schools == 1)
+            from csdl import cli, demo
+            infos = demo.make_demo(data_dir, schools=args.schools,
+                                   write_samples=args.schools == 1)
+            cli.store_demo_records(data_dir, args.schools, several_snapshots=len(infos) > 1)
             return 0
         try:
             if args.worker == "import":

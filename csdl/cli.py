@@ -212,20 +212,28 @@ def print_summary(data_dir: Path, snapshot_id: str, school_id: str, lang: str) -
                 completion=fmt_percent(ratio, lang)))
 
 
-def cmd_demo(args: argparse.Namespace, data_dir: Path) -> int:
+def store_demo_records(data_dir: Path, schools: int, several_snapshots: bool) -> None:
+    """The demo's app records beside its snapshots: accounts, the shared lock schedule and lock
+    events, change requests, prints and spot checks (`csdl demo` and the bench's data)."""
     from . import changes, demo, printing, schedule, spotcheck
 
-    infos = demo.make_demo(data_dir, seed=args.seed, as_of=args.as_of, schools=args.schools,
-                           series=args.snapshots)
     auth.ensure_demo_users(data_dir)
     schedule.store_demo_schedule(data_dir)
     # Prints (PDF and Excel files) and spot checks cost seconds per school: in a district's
     # demo only its first schools have them; every school has its change requests.
-    paperwork = demo.school_ids(args.schools)[:DEMO_PAPERWORK_SCHOOLS]
-    if len(infos) > 1:  # requests and prints compare a snapshot after the GK1 lock with one before
+    paperwork = demo.school_ids(schools)[:DEMO_PAPERWORK_SCHOOLS]
+    if several_snapshots:  # requests and prints compare a snapshot after the GK1 lock with one before
         changes.store_demo_requests(data_dir)
         printing.store_demo_prints(data_dir, only=paperwork)
     spotcheck.store_demo_checks(data_dir, only=paperwork)
+
+
+def cmd_demo(args: argparse.Namespace, data_dir: Path) -> int:
+    from . import demo
+
+    infos = demo.make_demo(data_dir, seed=args.seed, as_of=args.as_of, schools=args.schools,
+                           series=args.snapshots)
+    store_demo_records(data_dir, args.schools, several_snapshots=len(infos) > 1)
     print(t("cli.demo_done", args.lang, count=len(infos), folder=data_dir))
     last = infos[-1]
     school_ids = demo.school_ids(args.schools)
