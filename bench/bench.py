@@ -712,6 +712,13 @@ def markdown(results: dict) -> str:
             cpu = f"{fmt(p.get('cold_cpu_s'))} / {fmt(p.get('warm_cpu_s'))}"
             lines.append(f"| {key}{flag} | {fmt(p['cold_s'])} | {fmt(p['warm_s'])} | {cpu} | "
                          + " | ".join(fig) + " |")
+        for path_key, label in (("figures_duckdb", "DuckDB"), ("figures_pandas", "pandas")):
+            failed = r.get(path_key, {})
+            if "error" in failed:
+                lines += ["", f"The {label} path's figures could not be computed: {failed['error']} "
+                          f"after reaching {failed.get('peak_rss_mb', 0):.0f} MB RSS under the "
+                          f"{failed.get('memory_limit_gb', WORKER_MEMORY_GB)} GB address-space "
+                          "limit of a measuring process."]
         ratios = path_ratios(r)
         if any(v is not None for v in ratios.values()):
             lines += ["", "All the pages' figures together, pandas ÷ DuckDB"

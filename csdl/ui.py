@@ -574,7 +574,7 @@ def snapshot_and_school() -> tuple[snapshots.SnapshotInfo, pd.Series]:
     return snapshot, school
 
 
-# One entry per school and snapshot: the district page asks for every school of a district.
+# One entry per school, snapshot and schedule: a district's schools share the server's cache.
 @st.cache_data(max_entries=1024, show_spinner=False)
 def _changed_after_lock(data_path: str, snapshot_id: str, school_id: str,
                         schedule_key: str) -> pd.DataFrame:
