@@ -324,7 +324,7 @@ def worker_figures(data_dir: Path, path: str) -> dict:
     latest, base = snapshot_files(data_dir)
     out = {}
     if path == "duckdb":
-        from csdl import ui
+        from csdl import queries, ui
 
         data_path = str(data_dir)
 
@@ -337,7 +337,7 @@ def worker_figures(data_dir: Path, path: str) -> dict:
                 else:
                     params = {"school_id": SCHOOL, "school_ids": (SCHOOL,), "period": PERIOD,
                               "limit": pp.CLASS_SIZE_LIMIT}
-                    used = queries_used(name)
+                    used = queries.used_params(name)
                     result.append(ui._cached_query(data_path, latest.stem, name, tuple(sorted(
                         (k, v) for k, v in params.items() if k in used))))
             return result
@@ -376,12 +376,6 @@ def worker_figures(data_dir: Path, path: str) -> dict:
                          "rows": sum(len(r) for r in result)}
             st.cache_data.clear()
     return {"figures": out, "peak_rss_mb": peak_rss_mb()}
-
-
-def queries_used(name: str) -> set[str]:
-    from csdl import queries
-
-    return queries.used_params(name)
 
 
 def run_worker(kind: str, data_dir: Path, *extra: str) -> dict:
