@@ -27,7 +27,11 @@ def test_deep_link_filters_charts_and_reminder_download(page, tmp_path):
         expect(page.locator(".js-plotly-plot").first).to_be_visible()
         # Days to the deadline as of the snapshot (08/01/2027): 6.
         expect(page.get_by_test_id("stMetricValue").nth(3)).to_have_text("6")
+        # A click while a rerun is pending can be dropped (the deferred download's element is
+        # replaced by the rerun's): wait for the page to settle, as a user would.
+        settled(page)
         page.get_by_role("tab", name=t("progress.tab_teachers")).click()
+        settled(page)
         with page.expect_download() as info:
             page.get_by_role("button", name=t("progress.reminders")).click()
         book = openpyxl.load_workbook(io.BytesIO(open(info.value.path(), "rb").read()))
