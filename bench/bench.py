@@ -62,6 +62,7 @@ TARGETS = {
     "province": (3.0, None, 2048.0),
 }
 IMPORT_TARGET_S = 10.0  # school scale, as before
+SUMMARIES_TARGET_S = 5.0  # 20 class summaries (TT27) of a school, into an empty installation
 RATIO_TARGET = 5.0  # DuckDB at least 5× faster than pandas at district scale
 RATIO_SCALE = "district"
 NOTES_HEADING = "## Notes"
@@ -150,6 +151,35 @@ def worker_import(data_dir: Path, samples_dir: Path) -> dict:
         con.close()
     return {"import_s": seconds, "files": len(samples), "base_schools": schools,
             "written_schools": written_schools, "peak_rss_mb": peak_rss_mb()}
+
+
+def worker_summaries(data_dir: Path) -> dict:
+    """20 class summaries (5 grades × 4 periods, one sheet a class) of the demo school's previous
+    year, imported into an empty installation as a school holding only these files would:
+    read, merged (the summaries are the roster) and written."""
+    from csdl import ingest, samples, snapshots
+
+    snaps, _ = snapshots.list_snapshots(data_dir)
+    latest = snaps[-1]
+    previous = [s for s in snaps if s.school_year != latest.school_year][-1]
+    tables = snapshots.read_tables(data_dir, previous.snapshot_id, SCHOOL)
+    with tempfile.TemporaryDirectory(dir=OUT) as tmp:
+        files = []
+        for k, period in enumerate(("GK1", "CK1", "GK2", "CN")):
+            files += samples.write_class_summaries(
+                tables, Path(tmp) / period, school_id=SCHOOL, school_name="Trường mẫu",
+                school_year=previous.school_year, period=period, variant=k % 2)
+        target = Path(tmp) / "data"
+        start = time.perf_counter()
+        parsed = ingest.read_files([(p, f"{p.parent.name}-{p.name}") for p in files], None)
+        prepared = ingest.prepare_import(parsed, target, school_id=SCHOOL,
+                                         taken_at=previous.taken_at)
+        ingest.commit_import(prepared, target)
+        seconds = time.perf_counter() - start
+    return {"import_s": seconds, "files": len(files),
+            "sheets": sum(len(f.sheets) for f in parsed),
+            "values": sum(f.summary.get("values", 0) for f in parsed),
+            "students": len(prepared.tables["student"]), "peak_rss_mb": peak_rss_mb()}
 
 
 def clear_caches() -> None:
@@ -566,6 +596,9 @@ def bench_scale(scale: str) -> dict:
     result["all_snapshots_mb"] = size / 2**20
     print(f"[{scale}] import …", flush=True)
     result["import"] = run_worker("import", data_dir, "--samples", str(samples_dir / "samples"))
+    if scale == "school":
+        print(f"[{scale}] class summaries …", flush=True)
+        result["summaries"] = run_worker("summaries", data_dir)
     print(f"[{scale}] pages …", flush=True)
     result["pages"] = run_worker("pages", data_dir)
     print(f"[{scale}] key queries …", flush=True)
@@ -604,6 +637,10 @@ def check_targets(results: dict) -> list[str]:
             imp = r["import"].get("import_s")
             if imp is None or imp >= IMPORT_TARGET_S:
                 missed.append(f"school: import {imp} s ≥ {IMPORT_TARGET_S} s")
+            summ = r.get("summaries", {}).get("import_s")
+            if summ is None or summ >= SUMMARIES_TARGET_S:
+                missed.append(f"school: 20 class summaries {summ} s ≥ {SUMMARIES_TARGET_S} s "
+                              f"({r.get('summaries', {}).get('error', '')})")
         if scale == RATIO_SCALE:
             for kind, ratio in path_ratios(r).items():
                 if ratio is None or ratio < RATIO_TARGET:
@@ -676,7 +713,13 @@ def markdown(results: dict) -> str:
                       f"({imp.get('base_schools', '?')} school(s); the new snapshot holds "
                       f"{imp.get('written_schools', '?')}): **{imp['import_s']:.2f} s**, peak RSS "
                       f"{imp['peak_rss_mb']:.0f} MB.", ""]
-        elif "error" in imp:
+        summ = r.get("summaries", {})
+        if "import_s" in summ:
+            lines += [f"Import of {summ['files']} class summaries (TT27, {summ['sheets']} sheets, "
+                      f"{summ['values']:,} values, {summ['students']} students created from them) "
+                      f"into an empty installation: **{summ['import_s']:.2f} s** (target < "
+                      f"{SUMMARIES_TARGET_S:g} s), peak RSS {summ['peak_rss_mb']:.0f} MB.", ""]
+        if "error" in imp:
             lines += [f"Import of one school's files merged onto the latest snapshot: **failed** "
                       f"after reaching {imp.get('peak_rss_mb', 0):.0f} MB RSS under the "
                       f"{WORKER_MEMORY_GB} GB address-space limit of a measuring process "
@@ -779,6 +822,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             if args.worker == "import":
                 res = worker_import(data_dir, Path(args.samples))
+            elif args.worker == "summaries":
+                res = worker_summaries(data_dir)
             elif args.worker == "pages":
                 res = worker_pages(data_dir)
             elif args.worker == "queries":

@@ -36,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("import", help="import files downloaded from the sector database")
-    p.add_argument("files", nargs="+", type=Path)
+    p.add_argument("files", nargs="+", type=Path, help="files, or folders of files")
     p.add_argument("--school-id")
     p.add_argument("--school-name")
     p.add_argument("--school-year")
@@ -91,6 +91,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("restore", help="check a backup archive, keep the current data aside, restore")
     p.add_argument("archive", type=Path)
+    p.add_argument("--key", action="append", default=[],
+                   help="the backup key written down at the first backup (default: "
+                        "$CSDL_BACKUP_KEY); needed on a machine that did not make the archive")
+    p.add_argument("--replace-accounts", action="store_true",
+                   help="accept an archive whose accounts differ from this machine's "
+                        "(the Data page never does)")
+    p.add_argument("--unsigned", action="store_true",
+                   help="accept an archive made before backups were signed (its contents are "
+                        "still checked)")
     _add_common(p)
 
     p = sub.add_parser("export-parquet", help="write a snapshot as Parquet partitioned by school "
@@ -149,19 +158,22 @@ def cmd_import(args: argparse.Namespace, data_dir: Path) -> int:
     from . import failures, ingest
 
     lang = args.lang
-    missing = [f for f in args.files if not f.is_file()]
-    if missing:
-        for f in missing:
+    # A folder stands for the files in it (a whole school's class summaries of a period).
+    files = [f for arg in args.files
+             for f in (sorted(p for p in arg.iterdir() if p.is_file()) if arg.is_dir() else [arg])]
+    missing = [f for f in files if not f.is_file()]
+    if missing or not files:
+        for f in missing or args.files:
             print(t("cli.no_such_file", lang, path=f), file=sys.stderr)
         return 2
     try:
-        taken_at = parse_iso(args.taken_at) if args.taken_at else _files_time(args.files)
+        taken_at = parse_iso(args.taken_at) if args.taken_at else _files_time(files)
         if args.school_year:
             rules.parse_school_year(args.school_year)
     except ValueError as exc:
         print(str(exc), file=sys.stderr)
         return 2
-    parsed = ingest.read_files([(f, f.name) for f in args.files], args.period)
+    parsed = ingest.read_files([(f, f.name) for f in files], args.period)
     try:
         prepared = ingest.prepare_import(
             parsed, data_dir, school_id=args.school_id, school_name=args.school_name,
@@ -333,6 +345,9 @@ def cmd_backup(args: argparse.Namespace, data_dir: Path) -> int:
         print(t("cli.bad_snapshot", args.lang, path=name, reason=reason), file=sys.stderr)
     print(t("backup.done", args.lang, path=result.path, files=fmt_number(result.files, args.lang),
             snapshots=fmt_number(len(result.snapshot_ids), args.lang)))
+    if result.key_to_show:  # the first backup (or the first since one made on the Data page)
+        print(t("backup.key_new", args.lang, code=result.key_to_show, key_id=result.key_id))
+        backup.key_shown(data_dir)
     return 0
 
 
@@ -342,8 +357,15 @@ def cmd_restore(args: argparse.Namespace, data_dir: Path) -> int:
     if not args.archive.is_file():
         print(t("cli.no_such_file", args.lang, path=args.archive), file=sys.stderr)
         return 2
+    given = args.key or ([os.environ[backup.KEY_ENV]] if os.environ.get(backup.KEY_ENV) else [])
+    keys = [backup.parse_key(text) for text in given]
+    if None in keys:
+        print(t("cli.bad_backup_key", args.lang), file=sys.stderr)
+        return 2
     try:
-        result = backup.restore(data_dir, args.archive, actor="cli")
+        result = backup.restore(data_dir, args.archive, actor="cli", keys=keys,
+                                replace_accounts=args.replace_accounts,
+                                accept_unsigned=args.unsigned)
     except backup.BackupRefused as refused:
         print(t("backup.refused", args.lang, archive=args.archive.name), file=sys.stderr)
         for key, params in refused.problems:
@@ -357,6 +379,10 @@ def cmd_restore(args: argparse.Namespace, data_dir: Path) -> int:
             snapshots=fmt_number(len(result.snapshot_ids), args.lang)))
     if result.aside is not None:
         print(t("backup.kept_aside", args.lang, folder=result.aside))
+    if result.accounts_replaced:
+        print(t("backup.accounts_replaced", args.lang))
+    if result.key_adopted:
+        print(t("backup.key_adopted", args.lang, key_id=result.key_adopted))
     return 0
 
 
@@ -389,7 +415,7 @@ def cmd_report(args: argparse.Namespace, data_dir: Path) -> int:
             print(f"{name}\t{t(key, args.lang)}")
         return 0
     if args.name == "spot-checks":  # records in app.db, not one snapshot's data: no --period
-        from . import spotcheck
+        from . import exports, spotcheck
 
         latest = snapshots.latest_snapshot(data_dir)
         several = latest is not None and len(diff_schools(data_dir, latest.snapshot_id)) > 1
@@ -397,8 +423,7 @@ def cmd_report(args: argparse.Namespace, data_dir: Path) -> int:
             print(t("cli.report_school_required", args.lang), file=sys.stderr)
             return 2
         table = spotcheck.checks(data_dir, args.school_id).rename(columns={"id": "check_id"})
-        table[SPOT_CSV_COLUMNS].to_csv(sys.stdout, index=False, float_format="%.4f",
-                                       lineterminator="\n")
+        exports.write_csv(table[SPOT_CSV_COLUMNS], sys.stdout, float_format="%.4f")
         return 0
     try:
         snapshot, school_id, period = _report_context(args, data_dir)
@@ -411,7 +436,7 @@ def cmd_report(args: argparse.Namespace, data_dir: Path) -> int:
 
 def _report(args: argparse.Namespace, data_dir: Path, snapshot, school_id: str,
             period: str) -> int:
-    from . import progress
+    from . import exports, progress
 
     if args.name == "quality":  # every rule over every period of the snapshot: no --period
         from . import quality, settings
@@ -421,14 +446,13 @@ def _report(args: argparse.Namespace, data_dir: Path, snapshot, school_id: str,
         except settings.SettingsError as exc:
             print(str(exc), file=sys.stderr)
             return 2
-        found[quality.FINDING_COLUMNS].to_csv(sys.stdout, index=False, lineterminator="\n")
+        exports.write_csv(found[quality.FINDING_COLUMNS], sys.stdout)
         return 0
     if args.name == "changes-after-lock":
         from . import changes
 
         table = changes.after_lock(data_dir, snapshot, school_id, args.period)
-        table = table[DIFF_CSV_COLUMNS + ["request_id", "decision"]]
-        table.to_csv(sys.stdout, index=False, lineterminator="\n")
+        exports.write_csv(table[DIFF_CSV_COLUMNS + ["request_id", "decision"]], sys.stdout)
         return 0
     units = progress.compute(data_dir, snapshot, school_id, period)
     if args.name == "progress":
@@ -438,7 +462,8 @@ def _report(args: argparse.Namespace, data_dir: Path, snapshot, school_id: str,
             table = table[["staff_id", "full_name", "expected", "entered", "completion", "status"]]
     else:
         table = progress.overdue(units)
-    table.to_csv(sys.stdout, index=False, float_format="%.4f", lineterminator="\n")
+    # Names and ids come from the sector files: a "=cmd|…" name must not run in Excel.
+    exports.write_csv(table, sys.stdout, float_format="%.4f")
     return 0
 
 

@@ -72,8 +72,7 @@ STATUS_MOVED_AWAY = "Chuyển đi"
 STATUS_DROPPED_OUT = "Thôi học"
 STAFF_WORKING = "Đang làm việc"
 STAFF_RETIRED = "Nghỉ hưu"
-AWARD_EXCELLENT = "Học sinh Xuất sắc"
-AWARD_EXEMPLARY = "Học sinh Tiêu biểu"
+AWARD_EXCELLENT, AWARD_EXEMPLARY = rules.AWARD_EXCELLENT, rules.AWARD_EXEMPLARY
 OPTIONAL_SUBJECTS = ("NGOAINGU", "TIENGDT")
 PLANTED_DISAGREEMENTS = 2  # recorded classifications that disagree with the rule, 2025-2026
 # Unit starts are drawn as window × u**pace: a higher pace starts earlier. The first school keeps
@@ -1341,6 +1340,18 @@ def _write_samples(out_dir: Path, school: DemoSchool, tables: dict[str, pd.DataF
     samples.write_sector_files(tables, out_dir, school_id=school.school_id,
                                school_name=school.name, school_year=school.school_year,
                                periods=periods)
+    # The printed class summaries of the latest period and the one before it, one folder each
+    # (their file names do not carry the period); two variants, as a school's files differ.
+    if periods:
+        latest = rules.PERIODS.index(periods[-1])
+        summary_periods = [rules.PERIODS[latest]]
+        if latest > 0 and rules.PERIODS[latest - 1] in periods:
+            summary_periods.append(rules.PERIODS[latest - 1])
+        for variant, period in enumerate(summary_periods):
+            samples.write_class_summaries(
+                tables, out_dir / f"bang-tong-hop-{period}", school_id=school.school_id,
+                school_name=school.name, school_year=school.school_year, period=period,
+                variant=variant)
 
 
 def is_demo_data(data_dir: Path | str) -> bool:

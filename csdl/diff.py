@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 
 from . import queries, snapshots
@@ -28,7 +27,7 @@ def diff_schools(data_dir: Path | str, before_id: str, after_id: str, school_ids
     for snapshot_id, path in zip((before_id, after_id), paths):
         if not path.exists():
             raise snapshots.SnapshotError(f"Không tìm thấy bản chụp {snapshot_id}")
-    con = duckdb.connect(":memory:")
+    con = snapshots.memory_connection(data_dir)  # may attach snapshots, nothing else
     try:
         # ATTACH takes no bound parameter; the paths are built from validated snapshot ids.
         for alias, path in zip(("a", "b"), paths):

@@ -1,16 +1,62 @@
-"""Excel files the app hands out: a title row saying what, which snapshot and when; Vietnamese
-headers; text always written as text (a cell starting with = + - @ never becomes a formula)."""
+"""Excel files and CSV reports the app hands out. Excel: a title row saying what, which snapshot
+and when; Vietnamese headers; text always written as a text cell, so a cell starting with
+= + - @ never becomes a formula. CSV has no cell types: a spreadsheet opening it reads such text
+as a formula, so `formula_safe` puts an apostrophe in front (`write_csv` for every CSV report)."""
 from __future__ import annotations
 
 import io
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import IO
 
 import pandas as pd
 import xlsxwriter
 
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
+# What Excel, LibreOffice and Google Sheets take as the start of a formula (OWASP "CSV injection").
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def formula_safe(value: object) -> object:
+    """Text that a spreadsheet would run as a formula, with a leading apostrophe (shown as the
+    text itself); numbers, dates and other text unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+_LONE_CR = re.compile(r"\r(?!\n)")
+
+
+def _csv_text(value: object) -> object:
+    value = formula_safe(value)
+    # Python's csv quotes a cell holding "\n" but not one holding a lone "\r", which Excel
+    # reads as a line break: "x\r=cmd" would put "=cmd" at the start of a cell. As "\n" the
+    # cell is quoted and stays one cell.
+    return _LONE_CR.sub("\n", value) if isinstance(value, str) else value
+
+
+def csv_safe(table: pd.DataFrame) -> pd.DataFrame:
+    """A copy with `formula_safe` over every text cell and header. Numeric and date columns,
+    and text columns with nothing to neutralise, are left as they are (a negative number
+    stays a number)."""
+    out = table.copy()
+    for i in range(out.shape[1]):
+        series = out.iloc[:, i]
+        if (pd.api.types.is_numeric_dtype(series) or pd.api.types.is_datetime64_any_dtype(series)
+                or not any(isinstance(v, str) and _csv_text(v) != v for v in series)):
+            continue
+        out.isetitem(i, pd.Series([_csv_text(v) for v in series], index=series.index,
+                                  dtype=object))
+    out.columns = [_csv_text(c) for c in out.columns]
+    return out
+
+
+def write_csv(table: pd.DataFrame, stream: IO[str], **to_csv: object) -> None:
+    """A CSV report: no index, "\n" line ends, text neutralised as `csv_safe` says."""
+    to_csv.setdefault("lineterminator", "\n")
+    csv_safe(table).to_csv(stream, index=False, **to_csv)
 
 
 @dataclass

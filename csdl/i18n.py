@@ -184,6 +184,9 @@ _UI: dict[str, tuple[str, str]] = {
     "problem.col_message": ("Vấn đề", "Problem"),
     "kind.unknown": ("Không nhận ra", "Not recognised"),
     "kind.results": ("Kết quả học tập (KQHT)", "Results (KQHT)"),
+    "kind.results_template": ("Kết quả học tập (mẫu KQHT)", "Results (KQHT template)"),
+    "kind.results_class_summary": ("Bảng tổng hợp kết quả (TT27)",
+                                   "Class summary of results (TT27)"),
     "kind.students": ("Danh sách học sinh", "Student list"),
     "kind.staff": ("Danh sách cán bộ", "Staff list"),
     "kind.assignments": ("Phân công chuyên môn", "Teaching assignments"),
@@ -199,6 +202,11 @@ _UI: dict[str, tuple[str, str]] = {
     "data.period_from_file": ("Lấy từ tệp", "From the file"),
     "data.taken_day": ("Ngày tải tệp về", "Day the files were downloaded"),
     "data.taken_time": ("Giờ tải", "Time"),
+    "data.first_import": (
+        "Lần nhập đầu tiên: cho biết mã trường và tên trường (tên có thể để trống nếu tệp đã "
+        "ghi tên trường).",
+        "First import: give the school's code and name (the name may stay blank when the files "
+        "state it)."),
     "data.school_id": ("Mã trường", "School id"),
     "data.school_name": ("Tên trường", "School name"),
     "data.reading": ("Đang đọc tệp…", "Reading files…"),
@@ -208,6 +216,18 @@ _UI: dict[str, tuple[str, str]] = {
     "data.col_file": ("Tệp", "File"),
     "data.col_kind": ("Loại", "Kind"),
     "data.col_what": ("Nội dung", "Contents"),
+    "data.col_sheet": ("Trang", "Sheet"),
+    "data.col_period": ("Đợt", "Period"),
+    "data.col_classes": ("Lớp", "Classes"),
+    "data.col_students": ("Học sinh", "Students"),
+    "data.col_values": ("Giá trị đọc", "Values read"),
+    "data.not_read": ("{count} cột không đọc (xem danh sách)",
+                      "{count} columns not read (see the list)"),
+    "data.not_read_not_values": ("Không chứa kết quả (STT, ghi chú, nhận xét…)",
+                                 "Holds no results (numbering, notes, comments…)"),
+    "data.not_read_not_used": ("Không dùng trong bảng điều hành", "Not used by the dashboard"),
+    "data.col_header": ("Tiêu đề cột", "Column header"),
+    "data.col_reason": ("Lý do", "Why"),
     "data.col_errors": ("Lỗi", "Errors"),
     "data.col_warnings": ("Cảnh báo", "Warnings"),
     "data.refused": ("Không thể nhập: {count} lỗi. Chưa ghi gì. Sửa tệp rồi tải lên lại.",
@@ -217,6 +237,13 @@ _UI: dict[str, tuple[str, str]] = {
     "data.ready": ("Sẵn sàng nhập cho {school}, năm học {year}, dữ liệu lúc {when}.",
                    "Ready to import for {school}, school year {year}, data as of {when}."),
     "data.do_import": ("Nhập", "Import"),
+    "data.trial_import": (
+        "Bạn đang dùng tài khoản mẫu: lần nhập này chỉ để thử và được lưu như dữ liệu mẫu. Dữ "
+        "liệu thật của trường hãy nhập bằng tài khoản thật (tạo ở trang Người dùng); lần nhập "
+        "thật đầu tiên sẽ tắt hẳn các tài khoản mẫu.",
+        "You are using a demo account: this import is a trial and is kept as demo data. Import "
+        "the school's real data with a real account (made on the Users page); the first real "
+        "import turns the demo accounts off for good."),
     "data.writing": ("Đang ghi bản chụp…", "Writing the snapshot…"),
     "data.imported": ("Đã nhập: bản chụp {snapshot_id}", "Imported: snapshot {snapshot_id}"),
     "data.bad_snapshot": ("Bản chụp {name} bị hỏng và được bỏ qua: {reason}",
@@ -327,6 +354,15 @@ The app recognises each file from its contents; no renaming needed. You may impo
     "auth.no_users": ("Chưa có tài khoản nào. Tạo tài khoản đầu tiên trên máy chủ bằng lệnh:\n\n`.venv/bin/python -m csdl users add TEN_DANG_NHAP --role principal --name \"Họ tên\"`",
                       "No account yet. Create the first one on the server with:\n\n`.venv/bin/python -m csdl users add USERNAME --role principal --name \"Full name\"`"),
     "auth.password_too_short": ("Mật khẩu phải có ít nhất {n} ký tự.", "The password must have at least {n} characters."),
+    "auth.password_too_long": ("Mật khẩu dài tối đa {n} ký tự.", "The password may have at most {n} characters."),
+    "auth.password_one_char": ("Mật khẩu không được chỉ gồm một ký tự lặp lại hoặc toàn dấu cách.",
+                               "The password cannot be one repeated character or only spaces."),
+    "auth.password_is_username": ("Mật khẩu không được trùng với tên đăng nhập.",
+                                  "The password cannot be the username."),
+    "auth.password_common": ("Mật khẩu này quá phổ biến, dễ bị đoán; hãy chọn mật khẩu khác.",
+                             "This password is too common and easy to guess; choose another."),
+    "auth.session_ended": ("Phiên đăng nhập đã kết thúc (đã đăng xuất, đổi mật khẩu hoặc tài khoản bị khóa). Vui lòng đăng nhập lại.",
+                           "The session has ended (signed out, password changed or account disabled). Please sign in again."),
     "auth.bad_username": ("Tên đăng nhập gồm 3–32 chữ thường không dấu, số, dấu chấm, gạch nối hoặc gạch dưới.",
                           "A username has 3–32 lower-case letters, digits, dots, hyphens or underscores."),
     "auth.bad_role": ("Vai trò {role} không có; chọn một trong: {roles}.", "No role {role}; choose one of: {roles}."),
@@ -533,8 +569,11 @@ The app recognises each file from its contents; no renaming needed. You may impo
     "printing.method": ("Cách đối chiếu", "How to check"),
     "printing.method_upload": ("Tải tệp đã dùng để in", "Upload the export it was printed from"),
     "printing.method_totals": ("Nhập số liệu tổng hợp trên bản in", "Type the printed totals"),
-    "printing.upload": ("Chọn tệp kết quả (KQHT) đã dùng để in (.xls, .xlsx, .csv)",
-                        "Choose the results (KQHT) file the sheet was printed from (.xls, .xlsx, .csv)"),
+    "printing.upload": (
+        "Chọn tệp đã dùng để in: bảng tổng hợp kết quả đánh giá giáo dục (một trang mỗi lớp) "
+        "hoặc tệp kết quả KQHT (.xls, .xlsx, .csv)",
+        "Choose the file the sheet was printed from: the class summary of results (a sheet per "
+        "class) or the KQHT results file (.xls, .xlsx, .csv)"),
     "printing.upload_refused": ("Không đối chiếu được: tệp có {count} lỗi. Chưa ghi gì.",
                                 "Cannot check: the file has {count} problem(s). Nothing was written."),
     "printing.upload_read": ("Tệp {name}: {period}, lớp {classes}.", "File {name}: {period}, classes {classes}."),
@@ -787,6 +826,11 @@ The app recognises each file from its contents; no renaming needed. You may impo
     "problem.students_first": (
         "chưa có danh sách học sinh của trường: hãy nhập tệp danh sách học sinh (C1-HocSinh) trước hoặc cùng lúc.",
         "the school has no student list yet: import the student list (C1-HocSinh) first or together."),
+    "problem.students_not_in_list": (
+        "{count} học sinh của tệp không có trong danh sách học sinh của trường: {names}. Kết quả "
+        "vẫn được nhập và hiện ở mục chất lượng dữ liệu; hãy nhập lại danh sách học sinh mới.",
+        "{count} of the file's students are not in the school's student list: {names}. Their "
+        "results are imported and listed under data quality; import a new student list."),
     "problem.no_known_students": (
         "không học sinh nào trong {count} dòng của tệp có trong danh sách học sinh của trường: có thể nhầm trường hoặc nhầm tệp.",
         "none of the file's {count} students is in the school's student list: wrong school or wrong file?"),
@@ -1395,6 +1439,7 @@ The app recognises each file from its contents; no renaming needed. You may impo
     # titles of tables offered as Excel (issue 8: every table downloads with a title row)
     "export.title_users": ("Tài khoản người dùng", "User accounts"),
     "export.title_files_read": ("Các tệp đã đọc", "Files read"),
+    "export.title_not_read": ("Các cột không đọc", "Columns not read"),
     "export.title_problems": ("Lỗi trong các tệp", "Problems in the files"),
     "export.title_warnings": ("Cảnh báo khi đọc tệp", "Warnings from the files"),
     "export.title_snapshots": ("Các bản chụp dữ liệu", "Data snapshots"),
@@ -1450,6 +1495,93 @@ The app recognises each file from its contents; no renaming needed. You may impo
                                       "app.db is damaged ({reason})"),
     "backup.problem.users_unreadable": ("Không đọc được tệp tài khoản auth/users.yaml ({reason})",
                                         "The accounts file auth/users.yaml cannot be read ({reason})"),
+    "backup.problem.encrypted": ("Tệp {name} trong bản sao lưu bị mã hóa bằng mật khẩu: ứng dụng không tạo tệp như vậy",
+                                 "{name} in the backup is password-encrypted: this app never writes that"),
+    "backup.problem.compression": (
+        "Tệp {name} được nén theo kiểu {method} mà ứng dụng không dùng",
+        "{name} is compressed with method {method}, which this app does not use"),
+    "backup.problem.too_many_members": (
+        "Bản sao lưu có {count} tệp, quá giới hạn {limit} tệp của máy này",
+        "The backup holds {count} files, more than this installation's limit of {limit}"),
+    "backup.problem.member_too_large": (
+        "Tệp {name} lớn hơn giới hạn {limit} của máy này",
+        "{name} is larger than this installation's limit of {limit}"),
+    "backup.problem.too_large": (
+        "Bản sao lưu ghi {size} khi giải nén, quá giới hạn {limit} cho một tệp .zip cỡ này",
+        "The backup would unpack to {size}, more than the limit of {limit} for a .zip of its size"),
+    "backup.problem.no_space": (
+        "Không đủ chỗ trống trên đĩa để giải nén bản sao lưu: cần {size}, còn {free}",
+        "Not enough free disk space to unpack the backup: it needs {size}, {free} is free"),
+    "backup.problem.unsigned": (
+        "Bản sao lưu không có chữ ký (manifest.sig): có thể do phiên bản cũ của ứng dụng tạo, "
+        "hoặc đã bị sửa. Chỉ khôi phục được trên máy chủ bằng `python -m csdl restore … --unsigned` "
+        "nếu chắc chắn tệp là của mình.",
+        "The backup is not signed (no manifest.sig): made by an older version of the app, or "
+        "edited. It can only be restored on the server with `python -m csdl restore … --unsigned`, "
+        "if you are sure the file is yours."),
+    "backup.problem.bad_signature": (
+        "Chữ ký của bản sao lưu không khớp khóa sao lưu (khóa đã thử: {known}): bản sao lưu đã bị "
+        "sửa, hoặc được ký bằng khóa khác (mã khóa {key_id}) — nhập đúng khóa bằng `--key`.",
+        "The backup's signature does not match the backup key (keys tried: {known}): the backup "
+        "was edited, or signed with another key (key id {key_id}) — give that key with `--key`."),
+    "backup.problem.no_key": (
+        "Máy này chưa có khóa sao lưu để kiểm tra chữ ký (mã khóa {key_id}): nhập khóa đã ghi lại "
+        "khi sao lưu bằng `python -m csdl restore … --key …` hoặc biến môi trường CSDL_BACKUP_KEY.",
+        "This machine has no backup key to check the signature with (key id {key_id}): give the "
+        "key written down at the backup with `python -m csdl restore … --key …` or the "
+        "CSDL_BACKUP_KEY environment variable."),
+    "backup.problem.no_snapshots": (
+        "Bản sao lưu không có bản chụp nào: khôi phục sẽ xóa hết dữ liệu nên không thực hiện",
+        "The backup holds no snapshot: restoring it would remove all data, so it is refused"),
+    "backup.problem.no_app_db": (
+        "Bản sao lưu thiếu sổ ghi app.db (lịch khóa sổ, yêu cầu sửa, nhật ký)",
+        "The backup has no app.db (lock schedule, change requests, audit log)"),
+    "backup.problem.snapshot_object": (
+        "Bản chụp {name} chứa đối tượng loại {kind} \"{object}\" nằm ngoài cấu trúc bản chụp",
+        "Snapshot {name} holds {kind} \"{object}\", outside the snapshot contract"),
+    "backup.problem.snapshot_column": (
+        "Bản chụp {name}: cột {table}.{column} ({type}) nằm ngoài cấu trúc bản chụp",
+        "Snapshot {name}: column {table}.{column} ({type}) is outside the snapshot contract"),
+    "backup.problem.app_db_object": (
+        "Sổ ghi app.db chứa đối tượng loại {kind} \"{object}\" không thuộc ứng dụng",
+        "app.db holds {kind} \"{object}\", which is not the app's"),
+    "backup.problem.app_db_column": (
+        "Sổ ghi app.db: cột {table}.{column} ({type}) không thuộc ứng dụng",
+        "app.db: column {table}.{column} ({type}) is not the app's"),
+    "backup.problem.app_db_rows": (
+        "Sổ ghi app.db: dữ liệu bảng {table} không hợp lệ ({reason})",
+        "app.db: the rows of table {table} are not valid ({reason})"),
+    "backup.problem.users_invalid": (
+        "Tệp tài khoản auth/users.yaml không hợp lệ: tài khoản {username}, mục {field} = {value}",
+        "The accounts file auth/users.yaml is not valid: account {username}, {field} = {value}"),
+    "backup.problem.settings_invalid": ("Tệp thiết lập settings.yaml không hợp lệ ({reason})",
+                                        "settings.yaml is not valid ({reason})"),
+    "backup.problem.accounts_differ": (
+        "Bản sao lưu thay đổi tài khoản đăng nhập (thêm: {added}; bớt: {removed}; đổi: {changed}). "
+        "Không khôi phục tài khoản từ trang này; người quản trị máy chủ chạy "
+        "`python -m csdl restore … --replace-accounts` nếu đúng là muốn thay tài khoản.",
+        "The backup changes the sign-in accounts (added: {added}; removed: {removed}; changed: "
+        "{changed}). Accounts are never restored from this page; the server's administrator runs "
+        "`python -m csdl restore … --replace-accounts` if the accounts are to be replaced."),
+    "backup.key_new": (
+        "Khóa sao lưu: {code} (mã khóa {key_id}). Hãy chép khóa này ra giấy hoặc cất trong ổ USB, "
+        "để riêng khỏi máy này, như mã khôi phục: khôi phục trên máy mới cần khóa này "
+        "(`python -m csdl restore … --key …`). Khóa chỉ hiện một lần.",
+        "Backup key: {code} (key id {key_id}). Write it down on paper or keep it on a USB drive, "
+        "apart from this machine, like a recovery code: a restore on a new machine needs it "
+        "(`python -m csdl restore … --key …`). It is shown only this once."),
+    "backup.key_adopted": (
+        "Máy này dùng khóa sao lưu vừa nhập (mã khóa {key_id}) để ký các bản sao lưu sau.",
+        "This machine now signs its backups with the key given (key id {key_id})."),
+    "backup.accounts_replaced": (
+        "Tài khoản đăng nhập đã được thay bằng tài khoản trong bản sao lưu; khóa cookie của máy "
+        "này được giữ (trên máy mới: khóa mới, mọi người đăng nhập lại).",
+        "The sign-in accounts were replaced by the backup's; this machine's cookie key is kept "
+        "(on a new machine: a new key, everyone signs in again)."),
+    "cli.bad_backup_key": (
+        "Khóa sao lưu không hợp lệ: cần 32 ký tự chữ A–Z và số 2–7 (dấu gạch, khoảng trắng không tính).",
+        "Not a backup key: it has 32 characters, letters A–Z and digits 2–7 (dashes and spaces "
+        "do not count)."),
     "data.tab_backup": ("Sao lưu / khôi phục", "Backup / restore"),
     "data.backup_intro": (
         "Bản sao lưu là một tệp .zip gồm mọi bản chụp, sổ ghi của ứng dụng (lịch khóa sổ, yêu cầu "
@@ -1505,6 +1637,19 @@ _PROBLEMS: dict[str, tuple[str, str]] = {
     "period_conflict": (
         "Tệp ghi thời điểm {stated} nhưng đang nhập cho thời điểm {hint}",
         "The file states period {stated} but is being imported for period {hint}"),
+    "column_unmapped": (
+        "Cột \"{header}\" nằm trong nhóm môn học / năng lực / phẩm chất nhưng không khớp tên "
+        "nào trong danh mục (gần nhất: {nearest}): không nhập tệp để khỏi bỏ sót dữ liệu",
+        "Column \"{header}\" is under a subject / competency / quality group but matches no "
+        "catalogue name (nearest: {nearest}): the file is refused so that no values are lost"),
+    "column_duplicate": (
+        "Cột \"{header}\" lặp lại một cột đã có: không biết giữ giá trị nào",
+        "Column \"{header}\" repeats an earlier column: which values hold cannot be known"),
+    "period_conflict_sheets": (
+        "Trang này ghi thời điểm {stated}, trang {first_sheet} ghi {first}: mỗi tệp chỉ một "
+        "thời điểm",
+        "This sheet states period {stated}, sheet {first_sheet} states {first}: one period "
+        "per file"),
     "period_unknown": (
         "Không xác định được thời điểm đánh giá: tệp không ghi và chưa chọn khi nhập",
         "The assessment period is unknown: the file does not state it and none was chosen"),
@@ -1519,8 +1664,7 @@ _PROBLEMS: dict[str, tuple[str, str]] = {
                       "Code {id} already on row {first_row}: repeated row skipped"),
     "column_unknown": ("Không nhận ra cột \"{header}\": bỏ qua",
                        "Unknown column \"{header}\": ignored"),
-    "column_duplicate": ("Cột \"{header}\" lặp lại: chỉ dùng cột đầu tiên",
-                         "Column \"{header}\" repeats: only the first one is used"),
+
     "student_code_missing": ("Học sinh {name} không có mã học sinh: bỏ qua kết quả",
                              "Student {name} has no student code: results skipped"),
     "student_code_generated": (
@@ -1549,6 +1693,9 @@ _PROBLEMS: dict[str, tuple[str, str]] = {
     "classification_unknown": (
         "Xếp loại \"{value}\" không hợp lệ (HTXS, HTT, HT, CHT)",
         "Unknown classification \"{value}\" (HTXS, HTT, HT, CHT)"),
+    "classification_twice": (
+        "Đánh dấu cả {first} và {second}: coi như chưa xếp loại",
+        "Both {first} and {second} are ticked: treated as not classified"),
     "flag_unknown": ("Giá trị \"{value}\" không hợp lệ (đánh dấu x hoặc để trống)",
                      "Invalid value \"{value}\" (mark x or leave blank)"),
     "number_invalid": ("Số \"{value}\" không hợp lệ", "Invalid number \"{value}\""),

@@ -15,9 +15,11 @@ import pandas as pd
 
 from . import readers, rules, snapshots
 from .parsed import ParsedFile
-from .problems import ERROR, ImportRefused, Problem
+from .problems import ERROR, WARNING, ImportRefused, Problem
+from .text import fold
 from .timeutil import now_local
 
+ENROLLED_STATUS = "Đang học"  # students created from class summaries are enrolled
 # Which contract tables each kind of file replaces for its school.
 _REPLACES = {
     "students": ("student",),
@@ -42,6 +44,56 @@ class PreparedImport:
 
 def _problem(file: str, code: str, **params: object) -> Problem:
     return Problem(file=file, code=code, severity=ERROR, params=params)
+
+
+PREVIEW_COLUMNS = ("file", "sheet", "kind", "period", "classes", "students", "values",
+                   "errors", "warnings")
+NOT_READ_COLUMNS = ("file", "sheet", "column", "header", "reason")
+
+
+def preview(parsed: list[ParsedFile]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """What the Data page shows before anything is written: per file, and per sheet of a
+    results file, its kind, period, classes, students and values read; and every column that
+    will not be read, with why (`reason`: not_values — STT, Ghi chú…; not_used). `kind` and
+    `reason` are i18n key suffixes; counts are None where they do not apply."""
+    rows, not_read = [], []
+    for f in parsed:
+        kind = f"results_{f.layout}" if f.kind == "results" and f.layout else f.kind
+        base = {"file": f.name, "kind": kind, "period": f.period,
+                "errors": len(f.errors), "warnings": len(f.warnings)}
+        sheets = f.sheets or [{"sheet": None, "classes": f.summary.get("classes"),
+                               "students": f.summary.get("students"),
+                               "values": f.summary.get("values")}]
+        rows += [base | {key: sheet.get(key) for key in ("sheet", "classes", "students",
+                                                          "values")} for sheet in sheets]
+        not_read += [{"file": f.name} | {k: s[k] for k in NOT_READ_COLUMNS[1:]}
+                     for s in f.skipped]
+    frame = pd.DataFrame(rows, columns=list(PREVIEW_COLUMNS))
+    for col in ("classes", "students", "values"):
+        frame[col] = frame[col].astype("Int64")
+    return frame, pd.DataFrame(not_read, columns=list(NOT_READ_COLUMNS))
+
+
+def first_import_school(data_dir: Path | str, account_school: str | None
+                        ) -> tuple[str, str] | None:
+    """Before the first real import the school is not known from the data: (code, name) to
+    offer on the page — the account's school, else the demo's in a demo installation, else
+    blanks. None once a real import exists (the school then comes from it)."""
+    if snapshots.latest_snapshot(data_dir, exclude_demo=True) is not None:
+        return None
+    demo = snapshots.latest_snapshot(data_dir)
+    schools = {}
+    if demo is not None:
+        con = snapshots.connect(data_dir, demo.snapshot_id)
+        try:
+            schools = dict(con.execute("SELECT school_id, name FROM school").fetchall())
+        finally:
+            con.close()
+    if account_school is not None:
+        return account_school, schools.get(account_school, "")
+    if len(schools) == 1:
+        return next(iter(schools.items()))
+    return "", ""
 
 
 def read_files(paths: list[tuple[Path, str]], period: str | None) -> list[ParsedFile]:
@@ -113,26 +165,38 @@ def prepare_import(
             if "class" in f.tables:
                 tables["class"] = _merge_classes(tables["class"], f.tables["class"], school_id)
             tables["invalid_value"] = _replace_invalid_from(tables["invalid_value"], f, school_id)
+    summaries = [f for f in parsed if f.kind == "results" and f.layout == "class_summary"]
+    if summaries and not (tables["student"]["school_id"] == school_id).any():
+        # A school that holds only the class summaries: they are its roster (DOMAIN.md §4).
+        _students_from_summaries(tables, summaries, school_id)
+    warnings = [p for f in parsed for p in f.warnings]
     for f in parsed:
         if f.kind == "results":
-            problems += _merge_results(tables, f, school_id)
+            problems += _merge_results(tables, f, school_id, warnings)
     if problems:
         raise ImportRefused(problems)
 
     file_rows = _file_rows(tables.pop("snapshot_file", None), parsed)
-    warnings = [p for f in parsed for p in f.warnings]
     return PreparedImport(parsed, school_id, school_name, school_year, taken_at, base, tables,
                           file_rows, warnings)
 
 
 def commit_import(prepared: PreparedImport, data_dir: Path | str,
-                  created_by: str | None = None) -> snapshots.SnapshotInfo:
+                  created_by: str | None = None, trial: bool = False) -> snapshots.SnapshotInfo:
+    """Write the import as a new snapshot. A real import ends the demo for good (the demo
+    accounts' passwords are public); a `trial` — a demo account trying the import in a demo
+    installation — is written as demo data and changes nothing else."""
     note = ", ".join(f.name for f in prepared.files)
     carry = (prepared.base.path, prepared.school_id) if prepared.base else None
-    return snapshots.write_snapshot(
+    info = snapshots.write_snapshot(
         data_dir, prepared.tables, school_year=prepared.school_year, taken_at=prepared.taken_at,
-        source="import", created_by=created_by, note=note[:500], files=prepared.file_rows,
-        carry_from=carry)
+        source="demo" if trial else "import", created_by=created_by, note=note[:500],
+        files=prepared.file_rows, carry_from=carry)
+    if not trial:
+        from . import auth
+
+        auth.retire_demo_accounts(data_dir, actor=created_by)
+    return info
 
 
 def _school_ids(data_dir: Path | str, base: snapshots.SnapshotInfo | None) -> list[str]:
@@ -193,7 +257,58 @@ def _replace_invalid_from(current: pd.DataFrame, f: ParsedFile, school_id: str) 
                    "invalid_value")
 
 
-def _merge_results(tables: dict[str, pd.DataFrame], f: ParsedFile, school_id: str) -> list[Problem]:
+def _students_from_summaries(tables: dict[str, pd.DataFrame], summaries: list[ParsedFile],
+                             school_id: str) -> None:
+    """Classes and enrolled students from class summaries, for a school with no student list:
+    each sheet's class (its name as the class code) and each student's code, name, birth date
+    and gender (the "Nữ" tick). A later student list replaces these students."""
+    roster = pd.concat([f.tables["roster"] for f in summaries], ignore_index=True)
+    roster = roster[roster["class_id"].notna()].drop_duplicates("student_id")
+    students = roster.assign(active=True, status=ENROLLED_STATUS)[
+        ["student_id", "class_id", "full_name", "birth_date", "gender", "status", "active"]]
+    tables["student"] = _replace_school_rows(tables, "student", students, school_id)
+    classes = roster[["class_id", "class_name", "grade"]].drop_duplicates("class_id")
+    tables["class"] = _merge_classes(tables["class"], classes, school_id)
+
+
+def _class_ids_by_name(roster: pd.DataFrame, classes: pd.DataFrame) -> pd.Series:
+    """A class summary names its class ("Lớp: 1A"): the school's class of that name, if any."""
+    by_name = {fold(n): c for c, n in zip(classes["class_id"], classes["class_name"])
+               if isinstance(n, str)}
+    return roster["class_id"].map(lambda name: by_name.get(fold(name), name)
+                                  if isinstance(name, str) else name)
+
+
+def _assign_optional_subjects(tables: dict[str, pd.DataFrame], f: ParsedFile,
+                              school_id: str) -> None:
+    """An optional subject a class summary holds values for (Tiếng Anh in grade 1, Tin học in
+    grade 2) is one the class takes: recorded as an assignment without a teacher when the
+    school has none for it, so that it is owed like any taken optional subject. A teaching
+    assignments file replaces these rows."""
+    results = f.tables["subject_result"]
+    if results.empty:
+        return
+    students = tables["student"][tables["student"]["school_id"] == school_id]
+    classes = tables["class"][tables["class"]["school_id"] == school_id]
+    taken = (results[["student_id", "subject_code"]]
+             .merge(students[["student_id", "class_id"]], on="student_id")
+             .merge(classes[["class_id", "grade"]], on="class_id")
+             [["class_id", "grade", "subject_code"]].drop_duplicates())
+    optional = {(g, s.code) for s in rules.SUBJECTS for g in s.optional_grades}
+    taken = taken[[(int(g), c) in optional if pd.notna(g) else False
+                   for g, c in zip(taken["grade"], taken["subject_code"])]]
+    current = tables["assignment"]
+    assigned = set(zip(current.loc[current["school_id"] == school_id, "class_id"],
+                       current.loc[current["school_id"] == school_id, "subject_code"]))
+    new = taken[[(c, s) not in assigned for c, s in zip(taken["class_id"], taken["subject_code"])]]
+    if len(new):
+        tables["assignment"] = _concat(
+            [current, _with_school(new[["class_id", "subject_code"]].assign(staff_id=None),
+                                   school_id, "assignment")], "assignment")
+
+
+def _merge_results(tables: dict[str, pd.DataFrame], f: ParsedFile, school_id: str,
+                   warnings: list[Problem]) -> list[Problem]:
     """Replace this file's period values for the students it lists; refuse unknown rosters."""
     roster = f.tables.get("roster", pd.DataFrame(columns=["class_id", "student_id"]))
     students = tables["student"][tables["student"]["school_id"] == school_id]
@@ -202,15 +317,30 @@ def _merge_results(tables: dict[str, pd.DataFrame], f: ParsedFile, school_id: st
     known = roster["student_id"].isin(students["student_id"])
     if len(roster) and not known.any():
         return [_problem(f.name, "no_known_students", count=len(roster))]
+    if not known.all():
+        unknown = roster.loc[~known]
+        names = [f"{n} ({c})" for n, c in zip(unknown["full_name"], unknown["student_id"])]
+        warnings.append(Problem(f.name, "students_not_in_list", WARNING, params={
+            "count": len(unknown), "names": ", ".join(names[:10])
+            + (" …" if len(names) > 10 else "")}))
     classes = tables["class"]
     school_classes = classes[classes["school_id"] == school_id]
-    if f.grade is not None:
-        new_classes = roster.loc[~roster["class_id"].isin(school_classes["class_id"]),
-                                 ["class_id"]].drop_duplicates()
-        if len(new_classes):
-            new_classes = new_classes.assign(class_name=new_classes["class_id"], grade=f.grade)
-            tables["class"] = _merge_classes(classes, new_classes, school_id)
+    if f.layout == "class_summary":
+        roster = roster.assign(class_id=_class_ids_by_name(roster, school_classes))
+    # Classes the school lacks, for the students it lacks (known students keep their class).
+    grades = roster["grade"] if "grade" in roster else pd.Series(f.grade, index=roster.index)
+    new_classes = roster.loc[~known & roster["class_id"].notna() & grades.notna()
+                             & ~roster["class_id"].isin(school_classes["class_id"])]
+    if len(new_classes):
+        new_classes = pd.DataFrame({
+            "class_id": new_classes["class_id"],
+            "class_name": new_classes.get("class_name", new_classes["class_id"]).fillna(
+                new_classes["class_id"]),
+            "grade": grades[new_classes.index]}).drop_duplicates("class_id")
+        tables["class"] = _merge_classes(classes, new_classes, school_id)
 
+    if f.layout == "class_summary":
+        _assign_optional_subjects(tables, f, school_id)
     period = f.period
     ids = set(roster["student_id"])
     for table in ("subject_result", "trait_result"):

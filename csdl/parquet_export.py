@@ -94,7 +94,11 @@ def export(data_dir: Path | str, out: Path | str, snapshot_id: str | None = None
     tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
-    con = snapshots.connect(data_dir, snapshot_id)
+    # Snapshot connections may write nowhere; this one may write the export's folder only.
+    con = snapshots.memory_connection(data_dir, [tmp])
+    con.execute(f"ATTACH '{_sql_path(snapshots.snapshot_path(data_dir, snapshot_id))}' AS snap "
+                "(READ_ONLY)")
+    con.execute("USE snap")
     try:
         tables = [r[0] for r in con.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' "

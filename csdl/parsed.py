@@ -15,7 +15,8 @@ class ParsedFile:
     """One file as read. Readers never know the school: csdl.ingest adds `school_id`.
 
     `tables` holds partial contract tables without `school_id`:
-      results     → "roster" (class_id, student_id, full_name, birth_date),
+      results     → "roster" (class_id, class_name, student_id, full_name, birth_date, gender,
+                    grade) — gender only where the file has a "Nữ" column,
                     "subject_result" (student_id, period, subject_code, level, score),
                     "trait_result" (student_id, period, trait_code, level),
                     "year_result" (student_id, completed, promoted, classification, award) — CN only
@@ -41,6 +42,11 @@ class ParsedFile:
     invalid: list[dict] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     summary: dict[str, object] = field(default_factory=dict)  # what the preview shows
+    # results only: "template" (the sector's KQHT) or "class_summary" (TT27's, one sheet a
+    # class, also a roster); per sheet what was read; the columns not read, with why.
+    layout: str | None = None
+    sheets: list[dict] = field(default_factory=list)
+    skipped: list[dict] = field(default_factory=list)
 
     @property
     def errors(self) -> list[Problem]:

@@ -854,7 +854,14 @@ def check_upload(data_dir: Path | str, path: Path | str, display_name: str,
     if len(roster) and not roster["student_id"].isin(known["student_id"]).any():
         raise ImportRefused([Problem(display_name, "no_known_students",
                                      params={"count": len(roster)})])
-    con = duckdb.connect(":memory:")
+    if parsed.layout == "class_summary":
+        # The summary names its class ("Lớp: 1A"), not the class code: a student listed in the
+        # snapshot is on the sheet of the class the snapshot gives, so only values differ.
+        class_of = dict(zip(known["student_id"], known["class_id"]))
+        roster = roster.assign(class_id=[class_of.get(s, c) for s, c in
+                                         zip(roster["student_id"], roster["class_id"])])
+        parsed.tables["roster"] = roster
+    con = snapshots.memory_connection(data_dir)  # may attach the snapshot, nothing else
     try:
         _file_as_snapshot(con, parsed, school_id)
         # ATTACH takes no bound parameter; the path is built from a validated snapshot id.

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import difflib
 import hashlib
 import io
 import math
@@ -19,6 +20,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
@@ -236,11 +238,14 @@ def _is_total_row(row: list[object]) -> bool:
 
 
 # --- header matching -----------------------------------------------------------------------
-def _header_keys(value: object) -> list[str]:
+@lru_cache(maxsize=1 << 14, typed=True)
+def _header_keys(value: object) -> tuple[str, ...]:
     """Keys a header cell may match: the whole text, and the text before a '(' note."""
+    if not isinstance(value, str):
+        return ()  # numbers and dates are values, never headers
     text = _text(value)
     keys = [fold(text), fold(text.split("(")[0])]
-    return [k for i, k in enumerate(keys) if k and k not in keys[:i]]
+    return tuple(k for i, k in enumerate(keys) if k and k not in keys[:i])
 
 
 class _Fields:
@@ -260,20 +265,24 @@ class _Fields:
         return None
 
     def locate(self, row: list[object]) -> dict[str, int]:
-        """Field → the first column whose header names it."""
+        """Field → the first column whose header names it (text cells only: a number or a
+        date is a value, never a header)."""
         found: dict[str, int] = {}
         for col, value in enumerate(row):
-            name = self.field_of(value)
-            if name is not None:
-                found.setdefault(name, col)
+            if isinstance(value, str) and value:
+                name = self.field_of(value)
+                if name is not None:
+                    found.setdefault(name, col)
         return found
 
 
 _RESULT_FIELDS = _Fields(
     class_id=("Mã lớp",),
-    student_id=("Mã học sinh", "Mã HS"),
-    full_name=("Họ tên", "Họ và tên", "Họ tên học sinh"),
-    birth_date=("Ngày sinh",),
+    # "Mã định danh Bộ GD&ĐT" is the ministry's student code, not the personal ID number.
+    student_id=("Mã học sinh", "Mã HS", "Mã định danh Bộ GD&ĐT", "Mã định danh Bộ GDĐT"),
+    full_name=("Họ tên", "Họ và tên", "Họ tên học sinh", "Họ và tên học sinh"),
+    birth_date=("Ngày sinh", "Ngày, tháng, năm sinh", "Ngày tháng năm sinh"),
+    female=("Nữ",),  # a tick column in the class summary
     completed=("Hoàn thành chương trình lớp học", "Hoàn thành chương trình tiểu học",
                "Hoàn thành chương trình"),
     promoted=("Lên lớp",),
@@ -346,19 +355,81 @@ _REQUIRED = {
     "equipment": ("item", "quantity"),
 }
 
-# Subject and trait names as files write them (fold key → code), with the known variants.
-_SUBJECT_VARIANTS = {
-    "NGOAINGU": ("Ngoại ngữ", "Tiếng Anh"),
-    "TIENGDT": ("Tiếng dân tộc",),
-    "LSDL": ("Lịch sử và Địa lý", "Lịch sử - Địa lí", "Lịch sử - Địa lý"),
-    "MITHUAT": ("Mỹ thuật",),
-    "TNXH": ("Tự nhiên - Xã hội",),
+# Subject and trait names as files write them (DOMAIN.md §4): the one alias table of item
+# headers. A header matches by its whole text, the text in its parentheses ("Nghệ thuật (Âm
+# nhạc)", "TH-CN (Tin học)"), the text after a colon ("Năng lực chung: Tự chủ và tự học") or
+# the text before a parenthesis; each compared with `fold` (no diacritics, case or spaces).
+ITEM_ALIASES: dict[str, tuple[str, ...]] = {
+    "TOAN": ("Toán",),
+    "TV": ("Tiếng Việt", "TViệt", "T.Việt", "TV"),
+    "DAODUC": ("Đạo đức", "ĐĐức", "Đ.Đức"),
+    "TNXH": ("Tự nhiên và Xã hội", "Tự nhiên - Xã hội", "Tự nhiên và xã hội", "TN-XH", "TNXH",
+             "TN&XH"),
+    "NGOAINGU": ("Ngoại ngữ 1", "Ngoại ngữ", "Tiếng Anh", "NN1"),
+    "TIENGDT": ("Tiếng dân tộc thiểu số", "Tiếng dân tộc"),
+    "TINHOC": ("Tin học",),
+    "CONGNGHE": ("Công nghệ",),
+    "LSDL": ("Lịch sử và Địa lí", "Lịch sử và Địa lý", "Lịch sử & Địa lí", "Lịch sử & Địa lý",
+             "Lịch sử - Địa lí", "Lịch sử - Địa lý", "LS&ĐL", "LS-ĐL"),
+    "KHOAHOC": ("Khoa học",),
+    "AMNHAC": ("Âm nhạc",),
+    "MITHUAT": ("Mĩ thuật", "Mỹ thuật", "MT"),
+    "HDTN": ("Hoạt động trải nghiệm", "HĐTN", "HĐ trải nghiệm"),
+    "GDTC": ("Giáo dục thể chất", "GDTC", "Thể dục"),
+    "NLC_TUCHU": ("Tự chủ và tự học", "Tự chủ, tự học"),
+    "NLC_GIAOTIEP": ("Giao tiếp và hợp tác", "Giao tiếp, hợp tác"),
+    "NLC_GQVD": ("Giải quyết vấn đề và sáng tạo", "GQVĐ và sáng tạo", "GQVĐ và ST",
+                 "Giải quyết vấn đề, sáng tạo"),
+    "NLD_NGONNGU": ("Ngôn ngữ",),
+    "NLD_TINHTOAN": ("Tính toán",),
+    "NLD_KHOAHOC": ("Khoa học",),
+    "NLD_CONGNGHE": ("Công nghệ",),
+    "NLD_TINHOC": ("Tin học",),
+    "NLD_THAMMI": ("Thẩm mĩ", "Thẩm mỹ"),
+    "NLD_THECHAT": ("Thể chất",),
+    "PC_YEUNUOC": ("Yêu nước",),
+    "PC_NHANAI": ("Nhân ái",),
+    "PC_CHAMCHI": ("Chăm chỉ",),
+    "PC_TRUNGTHUC": ("Trung thực",),
+    "PC_TRACHNHIEM": ("Trách nhiệm",),
 }
-_TRAIT_VARIANTS = {"NLD_THAMMI": ("Thẩm mỹ",)}
-_SUBJECT_BY_NAME = {fold(s.name_vi): s.code for s in rules.SUBJECTS} | {
-    fold(v): code for code, names in _SUBJECT_VARIANTS.items() for v in names}
-_TRAIT_BY_NAME = {fold(t.name_vi): t.code for t in rules.TRAITS} | {
-    fold(v): code for code, names in _TRAIT_VARIANTS.items() for v in names}
+# Header texts above item names that name a sub-group, not an item (class summary row 2).
+_SUBGROUP_KEYS = {fold(t) for t in ("Nghệ thuật", "Tin học và Công nghệ", "TH-CN",
+                                    "Năng lực chung", "Năng lực đặc thù")}
+
+
+def _alias_map(codes: dict[str, object]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for code, catalogue in codes.items():
+        for text in (catalogue.name_vi, *ITEM_ALIASES.get(code, ())):
+            out.setdefault(fold(text), code)
+    return out
+
+
+_SUBJECT_BY_NAME = _alias_map(rules.SUBJECT_BY_CODE)
+_TRAIT_BY_NAME = _alias_map(rules.TRAIT_BY_CODE)
+# fold key → catalogue name, for "did you mean" in a refusal
+_DISPLAY_BY_KEY = {key: rules.SUBJECT_BY_CODE[code].name_vi
+                   for key, code in _SUBJECT_BY_NAME.items()} | {
+    key: rules.TRAIT_BY_CODE[code].name_vi for key, code in _TRAIT_BY_NAME.items()
+    if key not in _SUBJECT_BY_NAME}
+
+
+@lru_cache(maxsize=1 << 14, typed=True)
+def _item_keys(value: object) -> tuple[str, ...]:
+    """Keys an item header may match: whole, in parentheses, after a colon, before a '('."""
+    if not isinstance(value, str):
+        return ()
+    text = _text(value)
+    parts = [text]
+    inner = re.search(r"\(([^()]*)\)", text)
+    if inner:
+        parts.append(inner.group(1))
+    if ":" in text:
+        parts.append(text.split(":", 1)[1])
+    parts.append(text.split("(")[0])
+    keys = [fold(p) for p in parts]
+    return tuple(k for i, k in enumerate(keys) if k and k not in keys[:i])
 
 _SUBJECT_LEVELS = {"t": "T", "h": "H", "c": "C",
                    "hoanthanhtot": "T", "hoanthanh": "H", "chuahoanthanh": "C"}
@@ -448,6 +519,8 @@ def _find_headers(sheets: list[Sheet]) -> list[_Header]:
 def _row_layouts(sheet: Sheet, row0: int) -> list[_Header]:
     row = sheet.rows[row0]
     out = []
+    if sum(1 for v in row if isinstance(v, str) and v) < 2:
+        return out  # a title or a data row of numbers: no header has fewer than two texts
     identity = _RESULT_FIELDS.locate(row)
     if "student_id" in identity or "full_name" in identity:
         names_below = sum(1 for v in sheet.rows[row0 + 1] if _item_names(v)) \
@@ -462,7 +535,7 @@ def _row_layouts(sheet: Sheet, row0: int) -> list[_Header]:
 
 
 def _item_names(value: object) -> bool:
-    return any(k in _SUBJECT_BY_NAME or k in _TRAIT_BY_NAME for k in _header_keys(value))
+    return any(k in _SUBJECT_BY_NAME or k in _TRAIT_BY_NAME for k in _item_keys(value))
 
 
 # --- titles: period, grade, school year, school name ----------------------------------------
@@ -545,7 +618,22 @@ def _school_name_in(titles: list[tuple[int, int, str]]) -> str | None:
     return None
 
 
-# --- results (KQHT) -------------------------------------------------------------------------
+# --- results (KQHT template and TT27 class summary) ------------------------------------------
+MAX_HEADER_ROWS = 4  # the template has three header rows, the class summary four
+# Header texts of columns that are known not to hold values: skipped by rule, listed in the preview.
+_NOT_VALUES = ("stt", "tt", "sott", "ghichu", "nhanxet", "noidungnhanxet", "kyten")
+# Row-1 texts of the year-end groups whose sub-columns are ticks (the class summary).
+_CLASSIFICATION_GROUPS = {"danhgiakqgd", "danhgiaketquagiaoduc", "ketquagiaoduc",
+                          "danhgiakqgdcuoinam", "xeploai"}
+_NOT_PROMOTED = {"chualenlop", "olaylop", "luuban"}
+# Wingdings' check mark (U+F0FC; 'ü' when the symbol font is lost), other check marks and 'x'.
+_TICKS = {"\uf0fc", "\u00fc", "\u2713", "\u2714", "\u221a", "x", "X"}
+# Where the students end: the signature block or the date line above it.
+_SIGNATURE = re.compile(r"giao vien chu nhiem|hieu truong|ky\s*,?\s*ghi ro|nguoi lap|"
+                        r"ngay\s*[.…\d]*\s*thang")
+_CLASS_TITLE = re.compile(r"^\s*lop\s*:?\s*(.+)$")
+
+
 @dataclass(frozen=True)
 class _ItemColumn:
     col: int
@@ -554,23 +642,60 @@ class _ItemColumn:
     measure: str  # "level" | "score"
 
 
-def _header_grid(sheet: Sheet, row0: int) -> list[list[object]]:
-    """The three header rows with merged cells filled from their first cell."""
+@dataclass
+class _ResultColumns:
+    """What each column of a results sheet holds, found from its header texts."""
+
+    identity: dict[str, int] = field(default_factory=dict)  # field → column
+    items: list[_ItemColumn] = field(default_factory=list)
+    # Tick columns of the class summary: ("classification", "HTXS"), ("award", "Cuối năm"),
+    # ("not_promoted", "").
+    ticks: dict[int, tuple[str, str]] = field(default_factory=dict)
+    skipped: list[tuple[int, str, str]] = field(default_factory=list)  # column, header, reason
+
+
+def _tick(value: object) -> bool | None:
+    """True for a tick mark, False for a blank cell, None for anything else."""
+    if _blank(value):
+        return False
+    text = str(value).strip()
+    return True if text in _TICKS or fold(text) in ("x", "nu") else None
+
+
+def _header_depth(sheet: Sheet, row0: int, identity: dict[str, int]) -> int:
+    """How many header rows: as far as the identity cells are merged down, else until the
+    first row where the code or name column holds a value of its own."""
+    cols = [identity[f] for f in ("student_id", "full_name") if f in identity]
+    for r0, c0, r1, c1 in sheet.merged:
+        if r0 == row0 and r1 > row0 and any(c0 <= c <= c1 for c in cols):
+            return min(r1 - row0 + 1, MAX_HEADER_ROWS)
+    for depth in range(1, MAX_HEADER_ROWS + 1):
+        r = row0 + depth
+        if r >= len(sheet.rows) or any(not _blank(sheet.cell(r, c)) for c in cols):
+            return max(depth, 2)
+    return 3
+
+
+def _header_grid(sheet: Sheet, row0: int, depth: int) -> list[list[object]]:
+    """The header rows with merged cells filled from their first cell."""
     width = max([sheet.width] + [c1 + 1 for _, _, _, c1 in sheet.merged])
-    grid = [[sheet.cell(row0 + i, c) for c in range(width)] for i in range(3)]
+    grid = [[sheet.cell(row0 + i, c) for c in range(width)] for i in range(depth)]
     for r0, c0, r1, c1 in sheet.merged:
         value = sheet.cell(r0, c0)
-        for r in range(max(r0, row0), min(r1, row0 + 2) + 1):
+        for r in range(max(r0, row0), min(r1, row0 + depth - 1) + 1):
             for c in range(c0, c1 + 1):
                 grid[r - row0][c] = value
-    # Files without merge information (CSV, unmerged copies): carry names to the right.
+    # Files without merge information (CSV, unmerged copies): a score column takes the name
+    # of the column on its left, a column under a group takes the group.
     group: object = ""
     for c in range(width):
-        if c and _blank(grid[1][c]) and "diem" in fold(grid[2][c]):
-            grid[1][c] = grid[1][c - 1]
+        for i in range(1, depth - 1):
+            if c and _blank(grid[i][c]) and any("diem" in fold(grid[j][c])
+                                                for j in range(i + 1, depth)):
+                grid[i][c] = grid[i][c - 1]
         if not _blank(grid[0][c]):
             group = grid[0][c] if _group_of(grid[0][c]) else ""
-        elif not _blank(grid[1][c]):
+        elif any(not _blank(grid[i][c]) for i in range(1, depth)):
             grid[0][c] = group
     return grid
 
@@ -585,14 +710,26 @@ def _group_of(value: object) -> str | None:
     return None
 
 
+def _is_label(value: object) -> bool:
+    """Header texts above or below an item name that name no item: measures, sub-groups."""
+    key = fold(value)
+    return (key.startswith("muc") or "diem" in key or _group_of(value) is not None
+            or key in _SUBGROUP_KEYS)
+
+
+def _not_values(value: object) -> bool:
+    key = fold(value)
+    return key in _NOT_VALUES or key.startswith("nhanxet")
+
+
 def _map_item(value: object, group: str | None, measure: str,
               subject_levels: set[str]) -> tuple[str, str] | None:
-    """(item_type, code) named by a row-2 cell in its group.
+    """(item_type, code) named by a header text in its group.
 
     Khoa học, Công nghệ and Tin học are both subjects and specific competencies: the group
     decides; without a group a score or the first level column is the subject's.
     """
-    for key in _header_keys(value):
+    for key in _item_keys(value):
         subject, trait = _SUBJECT_BY_NAME.get(key), _TRAIT_BY_NAME.get(key)
         if group == "subject" and subject:
             return "subject", subject
@@ -605,39 +742,83 @@ def _map_item(value: object, group: str | None, measure: str,
     return None
 
 
-def _result_columns(sheet: Sheet, row0: int, report: _Report
-                    ) -> tuple[dict[str, int], list[_ItemColumn]]:
-    grid = _header_grid(sheet, row0)
-    identity: dict[str, int] = {}
-    items: list[_ItemColumn] = []
+def _nearest_names(text: str) -> str:
+    """The catalogue names closest to an unknown header, for the refusal message."""
+    found = difflib.get_close_matches(fold(text), list(_DISPLAY_BY_KEY), n=3, cutoff=0.5)
+    return ", ".join(dict.fromkeys(_DISPLAY_BY_KEY[k] for k in found)) or "–"
+
+
+def _column_data(sheet: Sheet, start: int, col: int) -> bool:
+    return any(not _blank(sheet.cell(r, col)) for r in range(start, len(sheet.rows)))
+
+
+def _result_columns(sheet: Sheet, row0: int, depth: int, report: _Report) -> _ResultColumns:
+    grid = _header_grid(sheet, row0, depth)
+    out = _ResultColumns()
     seen: set[tuple[str, str, str]] = set()
     subject_levels: set[str] = set()
     for col in range(len(grid[0])):
-        top, name, under = grid[0][col], grid[1][col], grid[2][col]
-        group = _group_of(top)
-        # Identity and year-end headers span the three rows, or sit under a group of their own.
-        field_name = _RESULT_FIELDS.field_of(top) or (
-            _RESULT_FIELDS.field_of(name) if group is None else None)
-        if field_name is not None:
-            identity.setdefault(field_name, col)
+        # The column's header texts from the top, each once, with the row it stands on.
+        path: list[tuple[int, object]] = []
+        for i in range(depth):
+            value = grid[i][col]
+            if not _blank(value) and (not path or _text(path[-1][1]) != _text(value)):
+                path.append((i, value))
+        if not path:
             continue
-        if group is None and not _blank(top):
-            continue  # a column this reader does not use (notes, comments…)
-        measure = "score" if "diem" in fold(under) else "level"
-        item = (_map_item(name, group, measure, subject_levels)
-                or _map_item(under, group, "level", subject_levels))
+        top = path[0][1]
+        below = path[1:]
+        group = _group_of(top)
+        top_key = fold(top)
+        header = " / ".join(_text(v) for _, v in path)
+        if top_key in _CLASSIFICATION_GROUPS and below:
+            code = _CLASSIFICATIONS.get(fold(below[-1][1]))
+            if code is None:
+                report.error("column_unmapped", sheet, row0 + below[-1][0], col,
+                             header=header, nearest=", ".join(rules.CLASSIFICATIONS))
+            else:
+                out.ticks[col] = ("classification", code)
+            continue
+        field_name = _RESULT_FIELDS.field_of(top) or next(
+            (f for f in (_RESULT_FIELDS.field_of(v) for _, v in below) if f),
+            None) if group is None else _RESULT_FIELDS.field_of(top)
+        if field_name == "award" and below:
+            out.ticks[col] = ("award", _text(below[-1][1]))
+            continue
+        if top_key in _NOT_PROMOTED:
+            out.ticks[col] = ("not_promoted", "")
+            continue
+        if field_name is not None:
+            out.identity.setdefault(field_name, col)
+            continue
+        if any(_not_values(v) for _, v in path):
+            out.skipped.append((col, header, "not_values"))
+            continue
+        if group is None:
+            out.skipped.append((col, header, "not_used"))
+            continue
+        measure = "score" if any("diem" in fold(v) for _, v in below) else "level"
+        item, unknown = None, None
+        for offset, value in reversed(path):
+            item = _map_item(value, group, measure, subject_levels)
+            if item is not None:
+                break
+            if unknown is None and not _is_label(value):
+                unknown = (offset, value)
         if item is None:
-            if group is not None and not _blank(name):
-                report.warn("column_unknown", sheet, row0 + 1, col, header=_text(name))
+            if unknown is not None or _column_data(sheet, row0 + depth, col):
+                offset, value = unknown or path[-1]
+                report.error("column_unmapped", sheet, row0 + offset, col, header=header,
+                             nearest=_nearest_names(_text(value)))
             continue
         if item[0] == "subject" and measure == "level":
             subject_levels.add(item[1])
         if (*item, measure) in seen:
-            report.warn("column_duplicate", sheet, row0 + 1, col, header=_text(name))
+            report.error("column_duplicate", sheet, row0 + path[-1][0], col, header=header)
             continue
         seen.add((*item, measure))
-        items.append(_ItemColumn(col, item[0], item[1], measure))
-    return identity, items
+        out.items.append(_ItemColumn(col, item[0], item[1], measure))
+    return out
 
 
 def _grade_from_subjects(items: list[_ItemColumn]) -> tuple[int, ...]:
@@ -652,40 +833,71 @@ def _grade_from_subjects(items: list[_ItemColumn]) -> tuple[int, ...]:
     return rules.GRADES
 
 
-def _read_results(header: _Header, display_name: str, period_hint: str | None,
-                  report: _Report, parsed: ParsedFile) -> None:
+def _class_of_sheet(sheet: Sheet, titles: list[tuple[int, int, str]]) -> str | None:
+    """The class a class-summary sheet is for: "Lớp: 1A" in its titles, else its name."""
+    for _, _, text in titles:
+        match = _CLASS_TITLE.match(_plain(text))
+        if match:
+            name = text.split(":", 1)[1] if ":" in text else text.strip()[3:]
+            if name.strip():
+                return name.strip()
+    return sheet.name.strip().upper() if _grade_of_class(sheet.name) else None
+
+
+def _signature_row(row: list[object]) -> bool:
+    return any(isinstance(v, str) and _SIGNATURE.search(_plain(v)) for v in row)
+
+
+@dataclass
+class _SheetResults:
+    """One sheet's part of a results file."""
+
+    period: _Stated | None
+    grade: int | None
+    grades: tuple[int, ...]
+    class_name: str | None
+    roster: list[dict] = field(default_factory=list)
+    subject_rows: dict[tuple[str, str], dict] = field(default_factory=dict)
+    trait_rows: list[dict] = field(default_factory=list)
+    year_rows: list[dict] = field(default_factory=list)
+    values: int = 0
+
+
+def _read_results_sheet(header: _Header, display_name: str, period_hint: str | None,
+                        report: _Report, parsed: ParsedFile,
+                        first_seen: dict[str, tuple[int, str]]) -> _SheetResults | None:
     sheet, row0 = header.sheet, header.row
-    identity, items = _result_columns(sheet, row0, report)
+    identity_row = _RESULT_FIELDS.locate(sheet.rows[row0])
+    depth = _header_depth(sheet, row0, identity_row)
+    columns = _result_columns(sheet, row0, depth, report)
+    identity, items = columns.identity, columns.items
+    for col, text, reason in columns.skipped:
+        parsed.skipped.append({"sheet": sheet.name or None, "column": column_letter(col),
+                               "header": text, "reason": reason})
     if not report.missing_columns("results", _RESULT_FIELDS, identity, sheet, row0):
-        return
+        return None
     titles = _title_cells(sheet, row0)
     names = (sheet.name, Path(display_name).stem)
-
     stated_period = _stated(titles, names, _period_in)
-    if stated_period and period_hint and stated_period.value != period_hint:
-        report.error("period_conflict", sheet if stated_period.row0 is not None else None,
-                     stated_period.row0, stated_period.col,
-                     stated=stated_period.value, hint=period_hint)
     period = stated_period.value if stated_period else period_hint
-    if period is None:
-        report.error("period_unknown", sheet)
-
+    class_name = None if "class_id" in identity else _class_of_sheet(sheet, titles)
     stated_grades = _stated(titles, names, _grades_in)
-    grades = stated_grades.value if stated_grades else _grade_from_subjects(items)
+    class_grade = _grade_of_class(class_name) if class_name else None
+    grades = (stated_grades.value if stated_grades else (class_grade,) if class_grade
+              else _grade_from_subjects(items))
     grade = grades[0] if len(grades) == 1 else None
-    if stated_grades is None and grades != (1, 2) and grade is None:
-        report.warn("grade_not_stated", sheet)
+    out = _SheetResults(stated_period, grade, grades, class_name)
 
-    roster, subject_rows, trait_rows, year_rows = [], {}, [], []
-    first_seen: dict[str, tuple[int, str]] = {}
     code_col, name_col = identity["student_id"], identity["full_name"]
     year_cols = {f: identity[f] for f in ("completed", "promoted", "classification", "award")
                  if f in identity}
-    for r in range(row0 + 3, len(sheet.rows)):
+    for r in range(row0 + depth, len(sheet.rows)):
         row = sheet.rows[r]
         if not _nonblank(row) or _is_total_row(row):
             continue
         student_id, name = _text(sheet.cell(r, code_col)), _text(sheet.cell(r, name_col))
+        if not student_id and _signature_row(row):
+            break  # the signature block: teachers' names are not students
         if not student_id:
             if name:
                 report.warn("student_code_missing", sheet, r, code_col, name=name)
@@ -693,10 +905,13 @@ def _read_results(header: _Header, display_name: str, period_hint: str | None,
         if not _first_occurrence(report, "duplicate_student", sheet, r, code_col, student_id,
                                  name, first_seen):
             continue
-        roster.append({
-            "class_id": _optional_text(sheet, r, identity.get("class_id")),
+        female = _tick(sheet.cell(r, identity["female"])) if "female" in identity else None
+        out.roster.append({
+            "class_id": _optional_text(sheet, r, identity.get("class_id")) or class_name,
+            "class_name": class_name,
             "student_id": student_id, "full_name": name or None,
             "birth_date": _date_cell(report, sheet, r, identity.get("birth_date"), student_id),
+            "gender": None if female is None else "Nữ" if female else "Nam",
             "grade": grade})
         for item in items:
             raw = sheet.cell(r, item.col)
@@ -708,36 +923,93 @@ def _read_results(header: _Header, display_name: str, period_hint: str | None,
                 value = _level_cell(report, sheet, r, item.col, raw, student_id, period, item)
             if value is None:
                 continue
+            out.values += 1
             if item.item_type == "trait":
-                trait_rows.append({"student_id": student_id, "period": period,
-                                   "trait_code": item.code, "level": value})
+                out.trait_rows.append({"student_id": student_id, "period": period,
+                                       "trait_code": item.code, "level": value})
             else:
-                entry = subject_rows.setdefault((student_id, item.code), {
+                entry = out.subject_rows.setdefault((student_id, item.code), {
                     "student_id": student_id, "period": period, "subject_code": item.code,
                     "level": None, "score": None})
                 entry[item.measure] = value
-        if period == "CN" and any(not _blank(sheet.cell(r, c)) for c in year_cols.values()):
-            year_rows.append(_year_result(report, sheet, r, year_cols, student_id))
+        if period == "CN":
+            year = (_year_ticks(report, sheet, r, columns.ticks, student_id) if columns.ticks
+                    else _year_result(report, sheet, r, year_cols, student_id)
+                    if any(not _blank(sheet.cell(r, c)) for c in year_cols.values()) else None)
+            if year is not None:
+                out.year_rows.append(year)
+                out.values += sum(year[f] is not None for f in ("classification", "award"))
+    return out
 
+
+def _read_results(headers: list[_Header], display_name: str, period_hint: str | None,
+                  report: _Report, parsed: ParsedFile) -> None:
+    """Every sheet with a results header: the template's one sheet, or one per class."""
+    first_seen: dict[str, tuple[int, str]] = {}
+    sheets = []
+    for header in headers:
+        part = _read_results_sheet(header, display_name, period_hint, report, parsed,
+                                   first_seen)
+        if part is not None:
+            sheets.append((header.sheet, part))
+    if not sheets:
+        return
+    stated = [(s, p.period) for s, p in sheets if p.period is not None]
+    periods = {p.value for _, p in stated}
+    if len(periods) > 1:
+        (first_sheet, first), (other_sheet, other) = next(
+            ((a, b) for a, b in zip(stated, stated[1:]) if a[1].value != b[1].value))
+        report.error("period_conflict_sheets", other_sheet if other.row0 is not None else None,
+                     other.row0, other.col, stated=other.value, first=first.value,
+                     first_sheet=first_sheet.name)
+    for sheet, stated_period in stated[:1]:
+        if period_hint and stated_period.value != period_hint:
+            report.error("period_conflict", sheet if stated_period.row0 is not None else None,
+                         stated_period.row0, stated_period.col,
+                         stated=stated_period.value, hint=period_hint)
+    period = stated[0][1].value if stated else period_hint
+    if period is None:
+        report.error("period_unknown", sheets[0][0])
+    for _, part in sheets:  # a sheet silent about its period takes the file's
+        for row in part.trait_rows + list(part.subject_rows.values()):
+            row["period"] = period
+    grades = {p.grades for _, p in sheets}
+    all_grades = tuple(sorted({g for gs in grades for g in gs}))
+    grade = all_grades[0] if len(all_grades) == 1 else None
+    if grade is None and all_grades != (1, 2) and not any(p.class_name for _, p in sheets):
+        report.warn("grade_not_stated", sheets[0][0])
+    parsed.layout = "template" if any(p.class_name is None for _, p in sheets) \
+        else "class_summary"
+
+    roster = [row for _, p in sheets for row in p.roster]
+    subject_rows = [row for _, p in sheets for row in p.subject_rows.values()]
+    trait_rows = [row for _, p in sheets for row in p.trait_rows]
     parsed.grade, parsed.period, parsed.rows = grade, period, len(roster)
     parsed.tables = {
-        "roster": _frame(roster, ("class_id", "student_id", "full_name", "birth_date", "grade"),
-                         {"grade": "Int64"}),
-        "subject_result": _frame(list(subject_rows.values()),
+        "roster": _frame(roster, ("class_id", "class_name", "student_id", "full_name",
+                                  "birth_date", "gender", "grade"), {"grade": "Int64"}),
+        "subject_result": _frame(subject_rows,
                                  ("student_id", "period", "subject_code", "level", "score"),
                                  {"score": "Int64"}),
         "trait_result": _frame(trait_rows, ("student_id", "period", "trait_code", "level")),
     }
     if period == "CN":
         parsed.tables["year_result"] = _frame(
-            year_rows, ("student_id", "completed", "promoted", "classification", "award"),
+            [row for _, p in sheets for row in p.year_rows],
+            ("student_id", "completed", "promoted", "classification", "award"),
             {"completed": "boolean", "promoted": "boolean"})
+    parsed.sheets = [{
+        "sheet": sheet.name or None, "class": part.class_name,
+        "classes": len({r["class_id"] for r in part.roster if r["class_id"]}),
+        "grade": part.grade, "students": len(part.roster), "values": part.values}
+        for sheet, part in sheets]
     parsed.summary = {
         "students": len(roster),
         "classes": len({r["class_id"] for r in roster if r["class_id"]}),
         "entries": len(subject_rows) + len(trait_rows),
+        "values": sum(p.values for _, p in sheets),
         "grade": grade if grade is not None else
-        "–".join(map(str, grades)) if len(grades) == 2 else None,
+        "–".join(map(str, all_grades)) if len(all_grades) == 2 else None,
         "period": period,
         "invalid": len(report.invalid),
     }
@@ -802,6 +1074,54 @@ def _year_result(report: _Report, sheet: Sheet, r: int, cols: dict[str, int],
                         item_code="classification", student_id=student_id, period="CN")
     out["award"] = _optional_text(sheet, r, cols.get("award"))
     return out
+
+
+def _award_text(classification: str | None, ticked: list[str]) -> str | None:
+    """The award a class summary's "Khen thưởng" ticks stand for (TT27 Điều 15): the year-end
+    title follows the classification; an extraordinary award is named as such."""
+    names = []
+    for label in ticked:
+        if fold(label) == "dotxuat":
+            names.append(rules.AWARD_SPECIAL)
+        else:
+            names.append(rules.AWARD_EXCELLENT if classification == "HTXS"
+                         else rules.AWARD_EXEMPLARY)
+    return "; ".join(dict.fromkeys(names)) or None
+
+
+def _year_ticks(report: _Report, sheet: Sheet, r: int, ticks: dict[int, tuple[str, str]],
+                student_id: str) -> dict | None:
+    """Year-end results from the class summary's tick columns; None when nothing is ticked.
+    HTXS, HTT and HT complete the grade; "Chưa lên lớp" ticked means not promoted."""
+    classifications, awards, held_back, marked = [], [], False, False
+    for col, (kind, label) in ticks.items():
+        raw = sheet.cell(r, col)
+        mark = _tick(raw)
+        if mark is None:
+            report.bad_cell("flag_unknown", sheet, r, col, raw, item_code=kind,
+                            student_id=student_id, period="CN")
+        if not mark:
+            continue
+        marked = True
+        if kind == "classification":
+            classifications.append((col, label))
+        elif kind == "award":
+            awards.append(label)
+        else:
+            held_back = True
+    if not marked:
+        return None
+    classification = classifications[0][1] if len(classifications) == 1 else None
+    if len(classifications) > 1:  # two ticks: which one holds cannot be known
+        col = classifications[1][0]
+        report.bad_cell("classification_twice", sheet, r, col, sheet.cell(r, col),
+                        item_code="classification", student_id=student_id, period="CN",
+                        first=classifications[0][1], second=classifications[1][1])
+    return {"student_id": student_id,
+            "completed": None if classification is None else classification != "CHT",
+            "promoted": not held_back,
+            "classification": classification,
+            "award": _award_text(classification, awards)}
 
 
 def _optional_text(sheet: Sheet, r: int, col: int | None) -> str | None:
@@ -969,7 +1289,7 @@ def _subject_code(value: object) -> str | None:
     text = _text(value)
     if text.upper() in rules.SUBJECT_BY_CODE:
         return text.upper()
-    return next((_SUBJECT_BY_NAME[k] for k in _header_keys(text) if k in _SUBJECT_BY_NAME), None)
+    return next((_SUBJECT_BY_NAME[k] for k in _item_keys(text) if k in _SUBJECT_BY_NAME), None)
 
 
 def _read_assignments(header: _Header, report: _Report, parsed: ParsedFile) -> None:
@@ -1145,7 +1465,8 @@ def read_file(path: Path, display_name: str | None = None,
         report.error("kind_unknown", sheets[0])
     elif best.layout == "results":
         parsed.kind = "results"
-        _read_results(best, display_name, period_hint, report, parsed)
+        _read_results([h for h in headers if h.layout == "results"], display_name,
+                      period_hint, report, parsed)
     elif best.layout == "students":
         parsed.kind = "students"
         _read_students(best, report, parsed)

@@ -6,6 +6,7 @@ Each write is one short transaction; a busy database is waited on (busy_timeout)
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from contextlib import contextmanager
 from pathlib import Path
@@ -47,6 +48,8 @@ def connect(data_dir: Path | str) -> Iterator[sqlite3.Connection]:
     """A connection in a transaction: committed on success, rolled back on error."""
     path = db_path(data_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
+    # Created 0600 (children's data); SQLite gives its -wal and -shm files the same mode.
+    os.close(os.open(path, os.O_RDONLY | os.O_CREAT, 0o600))
     timeout_ms = BUSY_TIMEOUT_MS  # read at call time, so a test may shorten it
     con = sqlite3.connect(path, timeout=timeout_ms / 1000)
     try:

@@ -27,6 +27,11 @@ SUBJECT_LEVELS = ("T", "H", "C")  # Hoàn thành tốt / Hoàn thành / Chưa ho
 TRAIT_LEVELS = ("T", "Đ", "C")  # Tốt / Đạt / Cần cố gắng
 CLASSIFICATIONS = ("HTXS", "HTT", "HT", "CHT")
 SCORE_MIN, SCORE_MAX = 1, 10
+# Year-end awards (TT27 Điều 15): the title for HTXS, the class's choice among HTT students,
+# and an extraordinary award ("khen thưởng đột xuất").
+AWARD_EXCELLENT = "Học sinh Xuất sắc"
+AWARD_EXEMPLARY = "Học sinh Tiêu biểu"
+AWARD_SPECIAL = "Khen thưởng đột xuất"
 
 
 @dataclass(frozen=True)
@@ -47,7 +52,8 @@ SUBJECTS: tuple[Subject, ...] = (
     Subject("NGOAINGU", "Ngoại ngữ 1", "Foreign language", "subject", (1, 2, 3, 4, 5), (1, 2)),
     Subject("TIENGDT", "Tiếng dân tộc thiểu số", "Ethnic minority language", "subject",
             (1, 2, 3, 4, 5), (1, 2, 3, 4, 5)),
-    Subject("TINHOC", "Tin học", "Informatics", "subject", (3, 4, 5)),
+    # Some schools teach Tin học from grade 1 or 2 (DOMAIN.md §4): optional there.
+    Subject("TINHOC", "Tin học", "Informatics", "subject", (1, 2, 3, 4, 5), (1, 2)),
     Subject("CONGNGHE", "Công nghệ", "Technology", "subject", (3, 4, 5)),
     Subject("LSDL", "Lịch sử và Địa lí", "History and Geography", "subject", (4, 5)),
     Subject("KHOAHOC", "Khoa học", "Science", "subject", (4, 5)),

@@ -1,7 +1,8 @@
 """Files in the sector's formats (DOMAIN.md §4), written from snapshot-contract tables.
 
-The demo generator writes a school's sample downloads with `write_sector_files`; the tests build
-fixtures with it and, for quirky files, with the low-level `write_rows_*` / `write_csv` helpers.
+The demo generator writes a school's sample downloads with `write_sector_files` and the printed
+class summaries with `write_class_summaries`; the tests build fixtures with them and, for quirky
+files, with the low-level `write_rows_*` / `write_csv` helpers.
 The student and staff lists carry fake personal columns (ID number, parent, phone) on purpose:
 the readers must ignore them.
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import struct
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -17,6 +19,7 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import xlwt
+import xlwt.Cell
 
 from . import rules
 from .readers import (ASSIGNMENT_COLUMNS, ASSIGNMENT_SHEET, EQUIPMENT_COLUMNS, EQUIPMENT_SHEET,
@@ -55,21 +58,39 @@ def write_rows_xlsx(path: Path, sheets: dict[str, list[list]],
     return Path(path)
 
 
+class _NumberRecordCell(xlwt.Cell.NumberCell):
+    """A number stored as an 8-byte NUMBER record, never as RK: readers then see 1.0, not 1."""
+
+    __slots__ = ()
+
+    def get_encoded_data(self):
+        return 0, struct.pack("<5Hd", 0x0203, 14, self.rowx, self.colx, self.xf_idx, self.number)
+
+
 def write_rows_xls(path: Path, sheets: dict[str, list[list]],
-                   merges: dict[str, list[Merge]] | None = None) -> Path:
-    """A legacy .xls (BIFF8) with these rows, as the sector database exports."""
+                   merges: dict[str, list[Merge]] | None = None, *,
+                   number_records: bool = False) -> Path:
+    """A legacy .xls (BIFF8) with these rows, as the sector database exports.
+
+    xlwt packs whole numbers as RK integers, which calamine reads as int; `number_records`
+    writes every number as a NUMBER record instead, as vnEdu's exports do (STT 1.0)."""
     book = xlwt.Workbook(encoding="utf-8")
     date_style = xlwt.easyxf(num_format_str="dd/mm/yyyy")
+    plain_xf = book.add_style(xlwt.Style.default_style) if number_records else 0
     for name, rows in sheets.items():
-        sheet = book.add_sheet(name)
+        sheet = book.add_sheet(name, cell_overwrite_ok=number_records)
         for r, row in enumerate(rows):
             for c, value in enumerate(row):
                 if value is None or value == "":
                     continue
                 if isinstance(value, (date, datetime)):
                     sheet.write(r, c, value, date_style)
-                else:
-                    sheet.write(r, c, value)
+                    continue
+                sheet.write(r, c, value)
+                if number_records and isinstance(value, (int, float)) \
+                        and not isinstance(value, bool):
+                    # written first so that xlwt tracks the sheet's bounds, then replaced
+                    sheet.row(r).insert_cell(c, _NumberRecordCell(r, c, plain_xf, value))
         for r0, c0, r1, c1 in (merges or {}).get(name, ()):
             sheet.merge(r0, r1, c0, c1)
     book.save(str(path))
@@ -125,6 +146,18 @@ def _dmy(value: object) -> str:
     return value.strftime("%d/%m/%Y") if isinstance(value, (date, datetime)) else ""
 
 
+def _school_records(tables: dict[str, pd.DataFrame], school_id: str,
+                    names: tuple[str, ...]) -> dict[str, list[dict]]:
+    """The rows of one school (tables may hold several) as plain records."""
+    t: dict[str, list[dict]] = {}
+    for name in names:
+        frame = tables.get(name)
+        if frame is not None and "school_id" in frame.columns:
+            frame = frame[frame["school_id"] == school_id]
+        t[name] = _records(frame)
+    return t
+
+
 # --- KQHT (results) -------------------------------------------------------------------------
 @dataclass(frozen=True)
 class _KqhtColumn:
@@ -134,34 +167,50 @@ class _KqhtColumn:
     code: str = ""  # subject or trait code
 
 
+# Row-2 names as the sector's import template writes them (DOMAIN.md §4), not the catalogue's.
+_KQHT_SUBJECT_NAMES = {
+    "TOAN": "Toán", "TV": "Tiếng việt", "DAODUC": "Đạo đức", "TNXH": "Tự nhiên và xã hội",
+    "NGOAINGU": "Ngoại ngữ", "TIENGDT": "Tiếng dân tộc", "TINHOC": "TH-CN (Tin học)",
+    "CONGNGHE": "TH-CN (Công nghệ)", "LSDL": "Lịch sử & Địa lí", "KHOAHOC": "Khoa học",
+    "AMNHAC": "Nghệ thuật (Âm nhạc)", "MITHUAT": "Nghệ thuật (Mĩ thuật)",
+    "HDTN": "Hoạt động trải nghiệm", "GDTC": "Giáo dục thể chất"}
+# The 35-column grade 1–2 template: F–G Toán, H–I Tiếng Việt, J … R the level-only subjects.
+_KQHT_KHOI12_SUBJECTS = ("TOAN", "TV", "DAODUC", "TNXH", "NGOAINGU", "TIENGDT", "TINHOC",
+                         "AMNHAC", "MITHUAT", "HDTN", "GDTC")
+KQHT_CODE_LABEL_345 = "Mã định danh\nBộ GD&ĐT"  # grades 3–5: the ministry's student code
+
+
+def _kqht_trait_name(trait: rules.Trait) -> str:
+    return f"Năng lực chung: {trait.name_vi}" if trait.group == "general" else trait.name_vi
+
+
 def _kqht_layout(grade_key: str, period: str) -> list[_KqhtColumn]:
     """Columns of a KQHT file. 'Khoi12' is the 35-column grade 1–2 template of DOMAIN.md §4;
     grades 3–5 follow the same pattern with their own subjects (exact order unknown)."""
+    identity = list(KQHT_IDENTITY)
+    if grade_key != "Khoi12":
+        identity[2] = KQHT_CODE_LABEL_345
     columns = [_KqhtColumn(label, "", field) for label, field in zip(
-        KQHT_IDENTITY, ("seq", "class_id", "student_id", "full_name", "birth_date"))]
+        identity, ("seq", "class_id", "student_id", "full_name", "birth_date"))]
     if grade_key == "Khoi12":
-        subjects = [("Toán", "TOAN", True), ("Tiếng Việt", "TV", True),
-                    ("Đạo đức", "DAODUC", False), ("Tự nhiên và Xã hội", "TNXH", False),
-                    ("Ngoại ngữ", "NGOAINGU", False), ("Tiếng dân tộc", "TIENGDT", False),
-                    ("Tin học", "TINHOC", False), ("Âm nhạc", "AMNHAC", False),
-                    ("Mĩ thuật", "MITHUAT", False), ("Hoạt động trải nghiệm", "HDTN", False),
-                    ("Giáo dục thể chất", "GDTC", False)]
+        subjects = [(code, code in ("TOAN", "TV")) for code in _KQHT_KHOI12_SUBJECTS]
         traits = rules.traits_for_grade(1)
-        completion = "Hoàn thành chương trình lớp học"
+        completion = "Hoàn thành\nchương trình lớp học"
     else:
         grade = int(grade_key.removeprefix("Khoi"))
         scored = rules.scored_subjects(grade, period)
-        subjects = [(s.name_vi, s.code, s.code in scored) for s in rules.subjects_for_grade(grade)]
+        subjects = [(s.code, s.code in scored) for s in rules.subjects_for_grade(grade)]
         traits = rules.traits_for_grade(grade)
-        completion = ("Hoàn thành chương trình tiểu học" if grade == 5
-                      else "Hoàn thành chương trình lớp học")
-    for name, code, has_score in subjects:
+        completion = ("Hoàn thành\nchương trình tiểu học" if grade == 5
+                      else "Hoàn thành\nchương trình lớp học")
+    for code, has_score in subjects:
+        name = _KQHT_SUBJECT_NAMES[code]
         columns.append(_KqhtColumn(SUBJECT_GROUP, name, "level", code))
         if has_score:
             columns.append(_KqhtColumn(SUBJECT_GROUP, name, "score", code))
     for trait in traits:
         group = QUALITY_GROUP if trait.group == "quality" else COMPETENCY_GROUP
-        columns.append(_KqhtColumn(group, trait.name_vi, "level", trait.code))
+        columns.append(_KqhtColumn(group, _kqht_trait_name(trait), "level", trait.code))
     if grade_key == "Khoi12" or period == "CN":
         columns += [_KqhtColumn(completion, "", "completed"), _KqhtColumn("Lên lớp", "", "promoted"),
                     _KqhtColumn("Xếp loại", "", "classification")]
@@ -363,13 +412,9 @@ def write_sector_files(tables: dict[str, pd.DataFrame], out_dir: Path, *, school
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    t: dict[str, list[dict]] = {}
-    for name in ("class", "student", "subject_result", "trait_result", "year_result", "staff",
-                 "assignment", "room", "equipment"):
-        frame = tables.get(name)
-        if frame is not None and "school_id" in frame.columns:
-            frame = frame[frame["school_id"] == school_id]
-        t[name] = _records(frame)
+    t = _school_records(tables, school_id, ("class", "student", "subject_result", "trait_result",
+                                            "year_result", "staff", "assignment", "room",
+                                            "equipment"))
     paths = _write_results(t, out_dir, school_name, school_year, periods)
     if t["student"]:
         paths.append(_write_student_list(t, out_dir, school_name, school_year))
@@ -379,4 +424,295 @@ def write_sector_files(tables: dict[str, pd.DataFrame], out_dir: Path, *, school
         paths.append(_write_assignments(t, out_dir))
     if t["room"] or t["equipment"]:
         paths.append(_write_facilities(t, out_dir))
+    return paths
+
+
+# --- class summary (Bảng tổng hợp kết quả đánh giá giáo dục) ----------------------------------
+# TT27's printed form as vnEdu / the sector database export it (DOMAIN.md §4): one .xls per grade,
+# one sheet per class, four merged header rows. Two variants, as one school's files differ from
+# year to year: spellings, subject order, the level-only subject shape and the tick character.
+SUMMARY_PERIOD_TITLES = {"GK1": "GIỮA HỌC KÌ I", "CK1": "CUỐI HỌC KÌ I", "GK2": "GIỮA HỌC KÌ II",
+                         "CN": "CUỐI NĂM HỌC"}
+SUMMARY_HEADER_ROW = 6  # 0-based: six title rows above the four header rows
+SUMMARY_TICKS = ("\uf0fc", "x")  # Wingdings check mark (vnEdu), or "x" (other exporters)
+SUMMARY_TEACHER, SUMMARY_PRINCIPAL = "Nguyễn Thị Mẫu", "Trần Văn Mẫu"  # fictional signatories
+_ART = ("AMNHAC", "MITHUAT")  # under "Nghệ thuật"
+_SUMMARY_NAMES = (
+    {"TV": "TViệt", "TOAN": "Toán", "DAODUC": "ĐĐức", "TNXH": "TN-XH", "NGOAINGU": "Tiếng Anh",
+     "TINHOC": "Tin học", "CONGNGHE": "Tin học và Công nghệ (Công nghệ)",
+     "LSDL": "Lịch sử và Địa lí", "KHOAHOC": "Khoa học", "HDTN": "HĐTN", "GDTC": "GDTC",
+     "TIENGDT": "Tiếng dân tộc", "AMNHAC": "Âm nhạc", "MITHUAT": "MT"},
+    {"TV": "Tiếng Việt", "TOAN": "Toán", "DAODUC": "Đạo đức", "TNXH": "TN-XH",
+     "NGOAINGU": "Tiếng Anh", "TINHOC": "Tin học", "CONGNGHE": "Công nghệ",
+     "LSDL": "Lịch sử và Địa lí", "KHOAHOC": "Khoa học", "HDTN": "Hoạt động trải nghiệm",
+     "GDTC": "Giáo dục thể chất", "TIENGDT": "Tiếng dân tộc", "AMNHAC": "Âm nhạc",
+     "MITHUAT": "Mĩ thuật"},
+)
+_SUMMARY_ORDER = (  # "ART" is the Nghệ thuật pair
+    ("TV", "TOAN", "DAODUC", "TNXH", "LSDL", "KHOAHOC", "ART", "HDTN", "GDTC", "NGOAINGU",
+     "TINHOC", "CONGNGHE", "TIENGDT"),
+    ("TOAN", "TV", "NGOAINGU", "DAODUC", "TNXH", "KHOAHOC", "LSDL", "TINHOC", "CONGNGHE", "ART",
+     "GDTC", "HDTN", "TIENGDT"),
+)
+_GQVD_NAMES = ("GQVĐ và sáng tạo", "Giải quyết vấn đề và sáng tạo")
+_YEAR_END_LABELS = (("HTXS", "Hoàn thành xuất sắc"), ("HTT", "Hoàn thành tốt"),
+                    ("HT", "Hoàn thành"), ("CHT", "Chưa hoàn thành"))
+# When each period's sheet is signed (month, day, which calendar year of the school year).
+_SIGNED_ON = {"GK1": (11, 5, 0), "CK1": (1, 15, 1), "GK2": (3, 25, 1), "CN": (5, 25, 1)}
+
+
+@dataclass(frozen=True)
+class _SummaryCell:
+    field: str  # seq, code, name, blank, birth, female, level, score, trait, class, award, ...
+    code: str = ""  # subject / trait code, or the classification of a "class" column
+
+
+class _SummaryHeader:
+    """The four header rows, built column by column: texts and merged ranges."""
+
+    def __init__(self, row0: int):
+        self.row0 = row0
+        self.cells: list[_SummaryCell] = []
+        self.texts: dict[tuple[int, int], str] = {}
+        self.merges: list[Merge] = []
+
+    def add(self, field: str, code: str = "") -> int:
+        self.cells.append(_SummaryCell(field, code))
+        return len(self.cells) - 1
+
+    def label(self, r0: int, c0: int, text: str, r1: int | None = None,
+              c1: int | None = None) -> None:
+        """`text` at header row r0 (0–3), column c0, merged down to r1 and across to c1."""
+        r1, c1 = r0 if r1 is None else r1, c0 if c1 is None else c1
+        self.texts[(r0, c0)] = text
+        if (r1, c1) != (r0, c0):
+            self.merges.append((self.row0 + r0, c0, self.row0 + r1, c1))
+
+    def rows(self) -> list[list]:
+        return [[self.texts.get((r, c), "") for c in range(len(self.cells))] for r in range(4)]
+
+
+def _summary_layout(grade: int, period: str, subjects: list[tuple[str, bool]],
+                    variant: int) -> _SummaryHeader:
+    """Columns and header of one class sheet; `subjects` are (code, has score) in order."""
+    head = _SummaryHeader(SUMMARY_HEADER_ROW)
+    names = _SUMMARY_NAMES[variant]
+    for field, text in (("seq", "STT"), ("code", "Mã học sinh")):
+        head.label(0, head.add(field), text, 3)
+    c = head.add("name")
+    head.add("blank")  # the name header spans two columns; the second stays empty
+    head.label(0, c, "HỌ VÀ TÊN HỌC SINH", 3, c + 1)
+    head.label(0, head.add("birth"), "Ngày,\ntháng,\nnăm sinh", 3)
+    head.label(0, head.add("female"), "Nữ", 3)
+
+    first = len(head.cells)
+    codes = [code for code, _ in subjects]
+    for code, has_score in subjects:
+        if code in _ART and all(a in codes for a in _ART):
+            if code != _ART[0]:
+                continue  # written with its pair
+            c = head.add("level", _ART[0])
+            head.add("level", _ART[1])
+            head.label(1, c, "Nghệ thuật", 1, c + 1)
+            head.label(2, c, names[_ART[0]], 3)
+            head.label(2, c + 1, names[_ART[1]], 3)
+            continue
+        name = names.get(code) or rules.SUBJECT_BY_CODE[code].name_vi
+        c = head.add("level", code)
+        if has_score:
+            head.add("score", code)
+            head.label(1, c, name, 2, c + 1)
+            head.label(3, c, LEVEL_LABEL)
+            head.label(3, c + 1, SCORE_LABEL)
+        elif variant == 1:
+            head.label(1, c, name, 2)
+            head.label(3, c, LEVEL_LABEL)
+        else:
+            head.label(1, c, name, 3)
+    head.label(0, first, SUBJECT_GROUP, 0, len(head.cells) - 1)
+
+    traits = rules.traits_for_grade(grade)
+    first = len(head.cells)
+    for group, title in (("general", "Năng lực chung"), ("specific", "Năng lực đặc thù")):
+        start = len(head.cells)
+        for trait in (t for t in traits if t.group == group):
+            c = head.add("trait", trait.code)
+            head.label(3, c, _GQVD_NAMES[variant] if trait.code == "NLC_GQVD" else trait.name_vi)
+        head.label(1, start, title, 2, len(head.cells) - 1)
+    head.label(0, first, "Năng lực cốt lõi", 0, len(head.cells) - 1)
+    first = len(head.cells)
+    for trait in (t for t in traits if t.group == "quality"):
+        head.label(3, head.add("trait", trait.code), trait.name_vi)
+    head.label(0, first, "Phẩm chất chủ yếu", 2, len(head.cells) - 1)
+
+    if period == "CN":
+        first = len(head.cells)
+        for classification, text in _YEAR_END_LABELS:
+            head.label(3, head.add("class", classification), text)
+        head.label(0, first, "Đánh giá KQGD", 2, len(head.cells) - 1)
+        c = head.add("award")
+        head.label(3, c, "Cuối năm")
+        head.label(3, head.add("award_other"), "Đột xuất")
+        head.label(0, c, "Khen thưởng", 2, c + 1)
+        head.label(0, head.add("not_promoted"), "Chưa lên lớp", 3)
+    head.label(0, head.add("note"), "Ghi chú", 3)
+    return head
+
+
+def _summary_subjects(grade: int, period: str, student_ids: set[str],
+                      subject_results: dict, variant: int) -> list[tuple[str, bool]]:
+    """The class's subjects: the grade's compulsory ones plus what its students have rows for
+    (an optional subject, or one beyond the grade's list), in the variant's order."""
+    taken = {code for sid, code in subject_results if sid in student_ids}
+    scored = {code for (sid, code), r in subject_results.items()
+              if sid in student_ids and r.get("score") is not None}
+    codes = {s.code for s in rules.subjects_for_grade(grade) if grade not in s.optional_grades
+             and s.code != "TIENGDT"}
+    codes |= {code for code in taken if code in rules.SUBJECT_BY_CODE}
+    must_score = set(rules.scored_subjects(grade, period))
+    order = [code for unit in _SUMMARY_ORDER[variant]
+             for code in (_ART if unit == "ART" else (unit,))]
+    # Âm nhạc and Mĩ thuật are never tested: the form has no score column for them.
+    return [(code, code not in _ART and (code in must_score or code in scored))
+            for code in order if code in codes]
+
+
+def _summary_student_code(code: object) -> object:
+    """All digits: a number cell, as the export writes it (2404669517.0); else the text."""
+    text = "" if code is None else str(code)
+    if text.isascii() and text.isdigit() and not text.startswith("0"):
+        return float(text)  # a leading zero would be lost in a number: keep such codes as text
+    return text
+
+
+def _summary_rows(head: _SummaryHeader, students: list[dict], period: str, subject_results: dict,
+                  trait_results: dict, year_results: dict, tick: str) -> list[list]:
+    rows = []
+    for seq, student in enumerate(students, start=1):
+        sid = student["student_id"]
+        year = year_results.get(sid, {}) if period == "CN" else {}
+        row: list = []
+        for cell in head.cells:
+            value: object = None
+            if cell.field == "seq":
+                value = float(seq)
+            elif cell.field == "code":
+                value = _summary_student_code(sid)
+            elif cell.field == "name":
+                value = student["full_name"]
+            elif cell.field == "birth":
+                birth = student["birth_date"]
+                value = birth if isinstance(birth, str) else _dmy(birth)
+            elif cell.field == "female":
+                gender = student.get("gender")
+                value = tick if isinstance(gender, str) and unicodedata.normalize(
+                    "NFC", gender.strip()) == "Nữ" else None
+            elif cell.field in ("level", "score"):
+                value = subject_results.get((sid, cell.code), {}).get(cell.field)
+                if cell.field == "score" and value is not None:
+                    value = float(value)
+            elif cell.field == "trait":
+                value = trait_results.get((sid, cell.code))
+            elif cell.field == "class":
+                value = tick if year.get("classification") == cell.code else None
+            elif cell.field in ("award", "award_other"):
+                award = year.get("award")
+                award = str(award).strip() if award is not None else ""
+                special = award == rules.AWARD_SPECIAL  # "Đột xuất", not the year-end award
+                value = tick if award and special == (cell.field == "award_other") else None
+            elif cell.field == "not_promoted":
+                promoted = year.get("promoted")
+                value = tick if promoted is not None and not promoted else None
+            row.append(value)
+        rows.append(row)
+    return rows
+
+
+def _school_title(school_name: str) -> str:
+    name = school_name.strip().upper()
+    return name if name.startswith("TRƯỜNG") else f"TRƯỜNG TIỂU HỌC {name}"
+
+
+def _summary_sheet(klass: dict, students: list[dict], period: str, school_name: str,
+                   school_year: str, district_name: str, variant: int, subject_results: dict,
+                   trait_results: dict, year_results: dict) -> tuple[list[list], list[Merge]]:
+    grade = klass["grade"]
+    subjects = _summary_subjects(grade, period, {s["student_id"] for s in students},
+                                 subject_results, variant)
+    head = _summary_layout(grade, period, subjects, variant)
+    width = len(head.cells)
+    start, end = (part.strip() for part in school_year.split("-", 1))
+    titles = [[district_name], [_school_title(school_name)],
+              [f"BẢNG TỔNG HỢP KẾT QUẢ ĐÁNH GIÁ GIÁO DỤC {SUMMARY_PERIOD_TITLES[period]}"],
+              [f"Năm học: {start} - {end}"], [f"Lớp: {klass['class_name']}"], []]
+    merges = [(0, 0, 0, 5), (1, 0, 1, 5)] + [(r, 0, r, width - 1) for r in (2, 3, 4)]
+    data = _summary_rows(head, students, period, subject_results, trait_results, year_results,
+                         SUMMARY_TICKS[variant])
+    # The signature block: the teacher's name lands in the name column, below the students.
+    name_col, principal_col = 2, max(6, width - 8)
+
+    def line(**at: str) -> list:
+        row = [""] * width
+        for col, text in at.items():
+            row[name_col if col == "teacher" else principal_col] = text
+        return row
+
+    month, day, offset = _SIGNED_ON[period]
+    signed = f"Quận Mẫu, ngày {day:02d} tháng {month:02d} năm {(start, end)[offset]}"
+    footer = [[], line(principal=signed),
+              line(teacher="Giáo viên chủ nhiệm", principal="Hiệu trưởng"),
+              line(teacher="(ký , ghi rõ họ tên)", principal="(ký , ghi rõ họ tên)"), [], [],
+              line(teacher=SUMMARY_TEACHER, principal=SUMMARY_PRINCIPAL)]
+    return titles + head.rows() + data + footer, merges + head.merges
+
+
+def write_class_summaries(tables: dict[str, pd.DataFrame], out_dir: Path, *, school_id: str,
+                          school_name: str, school_year: str, period: str,
+                          district_name: str = "PHÒNG GD&ĐT QUẬN MẪU",
+                          variant: int = 0) -> list[Path]:
+    """Write TT27's class summary of `period` for one school: `so_diem_tong_ket_khoi_khoi_<N>.xls`
+    per grade with results in that period, one sheet per class named in lower case ("1a").
+
+    `variant` 0 is vnEdu's shape (short spellings, Wingdings ticks), 1 another year's (full
+    spellings, "x" ticks, another subject order). Every enrolled student of a class is listed,
+    sorted by student code.
+    """
+    if period not in SUMMARY_PERIOD_TITLES:
+        raise ValueError(f"period must be one of {tuple(SUMMARY_PERIOD_TITLES)}, got {period!r}")
+    if variant not in (0, 1):
+        raise ValueError(f"variant must be 0 or 1, got {variant!r}")
+    out_dir = Path(out_dir)
+    t = _school_records(tables, school_id, ("class", "student", "subject_result", "trait_result",
+                                            "year_result"))
+    subject_results = {(r["student_id"], r["subject_code"]): r
+                       for r in t["subject_result"] if r["period"] == period}
+    trait_results = {(r["student_id"], r["trait_code"]): r["level"]
+                     for r in t["trait_result"] if r["period"] == period}
+    year_results = {r["student_id"]: r for r in t["year_result"]}
+    classes = {c["class_id"]: c for c in t["class"] if c["grade"] in rules.GRADES}
+    # A class summary lists the class as it is: a student who left is no longer on it.
+    students = sorted((s for s in t["student"] if s["class_id"] in classes
+                       and s.get("active") is not False),
+                      key=lambda s: (s["class_id"], s["student_id"]))
+    entered = {sid for sid, _ in subject_results}
+    grades = sorted({classes[s["class_id"]]["grade"] for s in students
+                     if s["student_id"] in entered})
+    paths = []
+    for grade in grades:
+        sheets: dict[str, list[list]] = {}
+        merges: dict[str, list[Merge]] = {}
+        for klass in sorted((c for c in classes.values() if c["grade"] == grade),
+                            key=lambda c: (str(c["class_name"]), c["class_id"])):
+            members = [s for s in students if s["class_id"] == klass["class_id"]]
+            if not members:
+                continue  # a class without students has no sheet
+            name = str(klass["class_name"]).lower()
+            if name in sheets:
+                raise ValueError(f"two classes of grade {grade} are named {name!r}")
+            sheets[name], merges[name] = _summary_sheet(
+                klass, members, period, school_name, school_year, district_name, variant,
+                subject_results, trait_results, year_results)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        paths.append(write_rows_xls(out_dir / f"so_diem_tong_ket_khoi_khoi_{grade}.xls",
+                                    sheets, merges, number_records=True))
     return paths

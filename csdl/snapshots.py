@@ -130,6 +130,7 @@ def write_snapshot(
     if final.exists():
         raise SnapshotError(f"Bản chụp {snapshot_id} đã tồn tại")
     final.parent.mkdir(parents=True, exist_ok=True)
+    os.chmod(final.parent, 0o700)  # snapshots hold personal data: only the app's user reads them
     tmp = final.parent / f".tmp-{snapshot_id}-{os.getpid()}.duckdb"
     frames = dict(catalogue_frames())
     frames.update({k: v for k, v in tables.items() if k not in CATALOGUE_TABLES})
@@ -155,6 +156,10 @@ def write_snapshot(
             row = con.execute(f"SELECT {', '.join(INFO_FIELDS)} FROM snapshot").fetchone()
         finally:
             con.close()
+        os.chmod(tmp, 0o600)
+        if summary_tmp is not None:
+            os.chmod(summary_tmp, 0o600)
+            os.chmod(summary_tmp.parent, 0o700)
         fsync(tmp)
         write_info(final, row)
         write_checksum(tmp, final)
@@ -237,14 +242,84 @@ def fsync(path: Path) -> None:
         os.close(fd)
 
 
+# Every connection that reads a snapshot: no extension is installed or loaded (a SQLite file
+# posing as a snapshot would make DuckDB fetch one), no persistent secret is read; `harden` then
+# turns external access off (no file, URL or ATTACH beyond the folders named) and locks it, so
+# no query and no file can turn it back on.
+READ_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False,
+               "allow_community_extensions": False, "allow_persistent_secrets": False}
+_DUCKDB_MAGIC = b"DUCK"  # bytes 8-11 of every DuckDB database file
+
+
+def harden(con: duckdb.DuckDBPyConnection,
+           allowed_dirs: Sequence[Path | str] = ()) -> duckdb.DuckDBPyConnection:
+    """External access off on `con`'s database except for `allowed_dirs` (read and write), then
+    locked. DuckDB shares one database between the connections a process opens to the same file,
+    settings included: a database already locked by an earlier connection is only checked."""
+    if _locked_without_access(con):
+        return con
+    try:
+        if allowed_dirs:
+            paths = {str(p) + os.sep for d in allowed_dirs
+                     for p in (Path(d).absolute(), Path(d).resolve())}
+            quoted = ", ".join("'" + p.replace("'", "''") + "'" for p in sorted(paths))
+            con.execute(f"SET allowed_directories = [{quoted}]")
+        con.execute("SET enable_external_access = false")
+        con.execute("SET lock_configuration = true")
+    except duckdb.InvalidInputException:
+        if not _locked_without_access(con):  # another thread locked it first: fine if so
+            raise
+    return con
+
+
+def _locked_without_access(con: duckdb.DuckDBPyConnection) -> bool:
+    locked, external = con.execute("SELECT current_setting('lock_configuration'), "
+                                   "current_setting('enable_external_access')").fetchone()
+    if locked and external:
+        raise SnapshotError("cấu hình DuckDB đã bị khóa khi vẫn cho truy cập bên ngoài")
+    return bool(locked)
+
+
+def open_file(path: Path | str) -> duckdb.DuckDBPyConnection:
+    """A snapshot file opened read-only with external access and extensions off; a file that
+    is not a DuckDB database is refused before DuckDB sees it. Beside the file itself, the
+    connection may read and write only the summaries folder of the same data folder (for
+    summaries.ensure_summary and the district's scans): the same for every connection to a
+    file, since they share its settings."""
+    path = Path(path)
+    with open(path, "rb") as fh:
+        if fh.read(12)[8:12] != _DUCKDB_MAGIC:
+            raise SnapshotError(f"{path.name}: không phải tệp DuckDB")
+    con = duckdb.connect(str(path), read_only=True, config=READ_CONFIG)
+    try:
+        return harden(con, [summaries.summaries_dir(path.parent.parent)])
+    except BaseException:
+        con.close()
+        raise
+
+
+def memory_connection(data_dir: Path | str,
+                      allowed_dirs: Sequence[Path | str] = ()) -> duckdb.DuckDBPyConnection:
+    """An in-memory connection with the settings of every snapshot connection, which may
+    `ATTACH '<snapshot>' (READ_ONLY)` the snapshots of `data_dir`, and read or write
+    `allowed_dirs` (an export's folder). Each one is its own database: its own settings."""
+    con = duckdb.connect(":memory:", config=READ_CONFIG)
+    try:
+        return harden(con, [snapshots_dir(data_dir), summaries.summaries_dir(data_dir),
+                            *allowed_dirs])
+    except BaseException:
+        con.close()
+        raise
+
+
 def connect(data_dir: Path | str, snapshot_id: str) -> duckdb.DuckDBPyConnection:
-    """Open a snapshot read-only."""
+    """Open a snapshot read-only (open_file)."""
     path = snapshot_path(data_dir, snapshot_id)
     if not path.exists():
         raise SnapshotError(f"Không tìm thấy bản chụp {snapshot_id} trong {path.parent}")
     try:
-        return duckdb.connect(str(path), read_only=True)
-    except duckdb.Error as exc:
+        return open_file(path)
+    except (duckdb.Error, OSError) as exc:
         raise SnapshotError(f"Không đọc được bản chụp {snapshot_id}: {exc}") from exc
 
 
@@ -341,7 +416,7 @@ def _read_info(path: str, mtime_ns: int, size: int) -> SnapshotInfo:
         recorded = _recorded_info(Path(path))
         if recorded is not None:
             return recorded
-    con = duckdb.connect(path, read_only=True)
+    con = open_file(path)
     try:
         row = con.execute(f"SELECT {', '.join(INFO_FIELDS)} FROM snapshot").fetchone()
     finally:

@@ -83,6 +83,7 @@ def ensure_summary(data_dir: Path | str, snapshot_id: str) -> Path:
                         f"(FORMAT parquet)")
     finally:
         con.close()
+    os.chmod(tmp, 0o600)
     os.replace(tmp, target)
     return target
 

@@ -3,10 +3,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _SPACES = re.compile(r"\s+")
 
 
+# Cell texts repeat a lot (levels, ticks, header words): both are pure, so they are cached,
+# typed so that 1, 1.0 and True stay apart.
+@lru_cache(maxsize=1 << 16, typed=True)
 def nfc(value: object) -> str:
     """NFC text with runs of white space (line breaks included) collapsed; '' for None."""
     if value is None:
@@ -15,6 +19,7 @@ def nfc(value: object) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
+@lru_cache(maxsize=1 << 16, typed=True)
 def fold(value: object) -> str:
     """A comparison key: no diacritics, đ→d, lower case, no spaces or punctuation."""
     text = unicodedata.normalize("NFD", nfc(value).replace("đ", "d").replace("Đ", "D"))

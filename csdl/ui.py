@@ -216,85 +216,129 @@ def current_roles() -> frozenset[str]:
 
 
 def is_demo() -> bool:
-    latest = snapshots.latest_snapshot(data_dir())
-    return latest is not None and latest.source == "demo"
-
-
-def _authenticator(fresh: bool = False):
-    """streamlit-authenticator over the enabled accounts: made once per script run (fresh=True
-    in app.py) so a disabled account is dropped at once; cheap, no hashing. Its cookie
-    component may be drawn only once per run, hence the reuse within the run."""
-    import streamlit_authenticator as stauth
-
+    """A demo installation: demo accounts may sign in (never once real data was imported)."""
     from . import auth
 
-    if not fresh and "_authenticator" in st.session_state:
-        return st.session_state["_authenticator"]
-    config = auth.load_config(data_dir())
-    cookie = config["cookie"]
-    authenticator = stauth.Authenticate(
-        auth.authenticator_credentials(data_dir(), is_demo()), cookie["name"], cookie["key"],
-        float(cookie["expiry_days"]), auto_hash=False, login_sleep_time=0)
-    st.session_state["_authenticator"] = authenticator
-    return authenticator
+    return auth.demo_allowed(data_dir())
+
+
+_SESSION_KEYS = ("authentication_status", "username", "name", "roles", "_session_version")
+
+
+def _start_session(user, version: int) -> None:
+    st.session_state.update(authentication_status=True, username=user.username, name=user.name,
+                            roles=list(user.roles), _session_version=version)
+
+
+def _end_session() -> None:
+    for key in _SESSION_KEYS:
+        st.session_state.pop(key, None)
+
+
+def _check_session() -> None:
+    """End a signed-in session whose account was signed out (anywhere), reset, disabled,
+    removed or retired since: read from users.yaml and app.db on every run. Sessions set up
+    without a version (tests) count as version 0, as cookies issued before versions did."""
+    from . import auth
+
+    if not st.session_state.get("authentication_status"):
+        return
+    found = auth.session_check(data_dir(), st.session_state.get("username"),
+                               st.session_state.get("_session_version", 0))
+    if found is None:
+        _end_session()
+        st.session_state["_session_ended"] = True
 
 
 def restore_session() -> None:
-    """Sign the visitor in from a valid cookie (signed with our key, not expired, enabled user)."""
-    from streamlit_authenticator.utilities import LoginError
+    """Check the open session, else sign the visitor in from a valid cookie. A cookie that is
+    not ours in every respect (key, HS256, expiry, session version, enabled account) is
+    ignored quietly: the visitor sees the sign-in form, never an error."""
+    from . import auth
 
-    st.session_state.setdefault("logout", None)
-    try:
-        _authenticator(fresh=True).login(location="unrendered")
-    except LoginError:  # a cookie for an account that is disabled or gone
-        for key in ("authentication_status", "username", "name", "roles"):
-            st.session_state.pop(key, None)
+    if st.session_state.get("authentication_status"):
+        _check_session()
+        return
+    name = str(auth.load_config(data_dir())["cookie"]["name"])
+    found = auth.user_from_token(data_dir(), st.context.cookies.get(name))
+    if found is not None:
+        _start_session(*found)
+
+
+def _cookie_manager():
+    # The component writes document.cookie from the page, so it cannot set HttpOnly (browsers
+    # refuse that flag from scripts); SameSite=Strict always, Secure over HTTPS (auth.cookie_secure).
+    import extra_streamlit_components as stx
+
+    return stx.CookieManager(key="csdl_cookie_manager")
 
 
 def issue_pending_cookie() -> None:
     """Set or delete the sign-in cookie in the first full run after sign-in or sign-out: the
     cookie component must finish drawing, which a rerun in the same run would cut short."""
+    import os
+    from datetime import timedelta
+
+    from . import auth
+
     if st.session_state.pop("_cookie_pending", False) and st.session_state.get("authentication_status"):
-        _authenticator().cookie_controller.set_cookie()
+        cookie = auth.load_config(data_dir())["cookie"]
+        days = float(cookie["expiry_days"])
+        if days > 0:
+            token = auth.issue_token(data_dir(), st.session_state["username"],
+                                     st.session_state.get("_session_version", 0))
+            secure = auth.cookie_secure(st.context.url,
+                                        st.context.headers.get("X-Forwarded-Proto"),
+                                        os.environ.get(auth.COOKIE_SECURE_ENV))
+            _cookie_manager().set(str(cookie["name"]), token, key="csdl_cookie_set",
+                                  expires_at=datetime.now() + timedelta(days=days),
+                                  secure=secure or None, same_site="strict")
     if st.session_state.pop("_cookie_delete_pending", False):
-        _authenticator().cookie_controller.delete_cookie()
+        try:
+            _cookie_manager().delete(auth.load_config(data_dir())["cookie"]["name"],
+                                     key="csdl_cookie_delete")
+        except KeyError:  # the component had not reported the browser's cookies yet
+            pass
 
 
 def sign_in_form() -> None:
-    """Our own form, so the lockout is checked before the password; the library issues the cookie."""
+    """Our own form, so the lockout is checked before the password."""
     from . import auth
 
     st.subheader(tr("auth.sign_in"))
+    if st.session_state.pop("_session_ended", False):
+        st.info(tr("auth.session_ended"))
     with st.form("sign_in"):
         username = st.text_input(tr("auth.username"), autocomplete="username")
         password = st.text_input(tr("auth.password"), type="password",
-                                 autocomplete="current-password")
+                                 autocomplete="current-password",
+                                 max_chars=auth.MAX_PASSWORD_LENGTH)
         submitted = st.form_submit_button(tr("auth.sign_in_button"), type="primary")
+    demo = is_demo()
     if submitted:
         try:
-            user = auth.sign_in(data_dir(), username, password, demo_allowed=is_demo())
+            user = auth.sign_in(data_dir(), username, password, demo_allowed=demo)
+            version = auth.session_version(data_dir(), user.username)
         except auth.AuthError as exc:
             st.error(tr(exc.key, **exc.params))
         else:
-            st.session_state.update(authentication_status=True, username=user.username,
-                                    name=user.name, roles=list(user.roles), logout=None,
-                                    _cookie_pending=True)
+            _start_session(user, version)
+            st.session_state.update(_cookie_pending=True, _cookie_delete_pending=False)
             st.rerun()  # rebuild the menu for the role; the cookie is set in that run
-    users = auth.list_users(data_dir())
-    if is_demo():
+    if demo:
         st.info(tr("auth.demo_accounts") + "\n\n" + "\n".join(
             f"- `{u}` / `{pw}` — {tr('role.' + role)}" for u, role, _, pw in auth.DEMO_ACCOUNTS))
-    elif not users:
+    elif not auth.list_users(data_dir()):
         st.warning(tr("auth.no_users"))
 
 
 def sign_out_button() -> None:
     if st.sidebar.button(tr("auth.sign_out"), key="sign_out"):
-        from . import records
+        from . import auth
 
-        records.audit(data_dir(), user_name(), "sign_out")
-        _authenticator().authentication_controller.logout()
-        st.session_state["_cookie_delete_pending"] = True
+        auth.sign_out(data_dir(), user_name())  # raises the version: every cookie of it ends
+        _end_session()
+        st.session_state.update(_cookie_delete_pending=True, _cookie_pending=False)
         st.rerun()
 
 
@@ -314,6 +358,7 @@ def guard(page_key: str) -> None:
     from . import access
 
     _leave_pages_directory_mode()
+    _check_session()  # also when the page runs without app.py (a deep link on a fresh server)
     if not st.session_state.get("authentication_status"):
         sign_in_form()
         st.stop()

@@ -47,10 +47,12 @@ with tab_import:
     taken_time = c3.time_input(ui.tr("data.taken_time"), value=now_local().time().replace(second=0))
     school_id = own_school if several else None
     school_name = None
-    if latest is None:
+    first = ingest.first_import_school(data_dir, own_school)
+    if first is not None:  # no real import yet: the page asks which school this is
+        st.caption(ui.tr("data.first_import"))
         c1, c2 = st.columns(2)
-        school_id = c1.text_input(ui.tr("data.school_id")) or None
-        school_name = c2.text_input(ui.tr("data.school_name")) or None
+        school_id = c1.text_input(ui.tr("data.school_id"), value=first[0]).strip() or None
+        school_name = c2.text_input(ui.tr("data.school_name"), value=first[1]).strip() or None
 
     if uploads:
         key = hashlib.sha256(b"".join(u.getvalue() for u in uploads)
@@ -71,17 +73,24 @@ with tab_import:
         parsed = st.session_state["parsed"]
 
         st.markdown("#### " + ui.tr("data.preview"))
-        preview = pd.DataFrame([{
-            "file": f.name,
-            "kind": ui.tr(f"kind.{f.kind}") if f.kind else "?",
-            "what": ", ".join(f"{k}: {v}" for k, v in f.summary.items()),
-            "errors": len(f.errors),
-            "warnings": len(f.warnings),
-        } for f in parsed], columns=["file", "kind", "what", "errors", "warnings"])
-        ui.table(preview, {"file": "data.col_file", "kind": "data.col_kind",
-                           "what": "data.col_what", "errors": "data.col_errors",
+        preview, not_read = ingest.preview(parsed)
+        period_names = rules.PERIOD_NAMES_EN if lang == "en" else rules.PERIOD_NAMES_VI
+        preview["kind"] = ui.tr_each("kind.", preview["kind"])
+        preview["period"] = [period_names.get(p, "") if isinstance(p, str) else ""
+                             for p in preview["period"]]
+        ui.table(preview, {"file": "data.col_file", "sheet": "data.col_sheet",
+                           "kind": "data.col_kind", "period": "data.col_period",
+                           "classes": "data.col_classes", "students": "data.col_students",
+                           "values": "data.col_values", "errors": "data.col_errors",
                            "warnings": "data.col_warnings"},
                  title=ui.tr("export.title_files_read"), snapshot=None, key="files-read")
+        if len(not_read):
+            with st.expander(ui.tr("data.not_read", count=fmt_number(len(not_read), lang))):
+                not_read["reason"] = ui.tr_each("data.not_read_", not_read["reason"])
+                ui.table(not_read, {"file": "data.col_file", "sheet": "data.col_sheet",
+                                    "column": "problem.col_column", "header": "data.col_header",
+                                    "reason": "data.col_reason"},
+                         title=ui.tr("export.title_not_read"), snapshot=None, key="not-read")
 
         taken_at = datetime.combine(taken_day, taken_time)
         try:
@@ -98,11 +107,16 @@ with tab_import:
                                    "import-warnings")
             st.success(ui.tr("data.ready", school=literal(prepared.school_name),
                              year=prepared.school_year, when=fmt_datetime(taken_at)))
+            # A demo account in the demo installation only tries the import (its password is
+            # printed on the sign-in page): the snapshot is demo data, the demo goes on.
+            trial = ui.is_demo() and bool(getattr(ui.account(), "demo", False))
+            if trial:
+                st.caption(ui.tr("data.trial_import"))
             if st.button(ui.tr("data.do_import"), type="primary"):
                 try:
                     with st.spinner(ui.tr("data.writing")):
                         info = ingest.commit_import(prepared, data_dir,
-                                                    created_by=ui.user_name())
+                                                    created_by=ui.user_name(), trial=trial)
                 except failures.WRITE_ERRORS as exc:  # a full disk: nothing was written
                     st.error(ui.tr("import.write_failed",
                                    reason=failures.write_failure(exc, lang)))
@@ -152,6 +166,9 @@ with tab_backup:
                 st.error(ui.tr(exc.key, seconds=fmt_number(exc.seconds, lang)))
             else:
                 st.session_state["backup_made"] = (str(made.path), len(made.snapshot_ids))
+                if made.key_to_show:  # the first backup: the key to keep apart from the machine
+                    st.warning(ui.tr("backup.key_new", code=made.key_to_show, key_id=made.key_id))
+                    backup.key_shown(data_dir)
                 for name, reason in made.skipped:
                     st.warning(ui.tr("data.bad_snapshot", name=name, reason=reason))
         made_path, made_count = st.session_state.get("backup_made", (None, 0))

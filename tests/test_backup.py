@@ -1,6 +1,9 @@
-"""Backups: a round trip restores the same data; a tampered archive changes nothing; a restore
-keeps the previous data aside; both are audited."""
+"""Backups: a round trip restores the same data (on a new machine with the backup key); a
+tampered archive changes nothing; a restore keeps the previous data aside; both are audited.
+Hostile archives that are consistent with themselves: tests/test_restore_hostile.py."""
 import hashlib
+import json
+import re
 import shutil
 import sqlite3
 import stat
@@ -70,26 +73,48 @@ def archive(data, tmp_path) -> Path:
     return result.path
 
 
+def users_yaml(folder: Path) -> dict:
+    import yaml
+
+    return yaml.safe_load((folder / backup.USERS).read_text(encoding="utf-8"))
+
+
 def test_round_trip_restores_the_same_snapshots_records_and_users(data, tmp_path, capsys):
-    files, rows, users = snapshot_files(data), db_rows(data), (data / backup.USERS).read_bytes()
+    files, rows, users = snapshot_files(data), db_rows(data), users_yaml(data)
     out = tmp_path / "sao-luu.zip"
     assert cli.main(["backup", "--out", str(out), "--data", str(data)]) == 0
-    assert "2 bản chụp" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "2 bản chụp" in printed
+    key = re.search(r"Khóa sao lưu: ([A-Z2-7-]+)", printed).group(1)  # shown at the first backup
     with zipfile.ZipFile(out) as z:
         names = set(z.namelist())
-    assert {"manifest.json", "app.db", "auth/users.yaml"} <= names
+    assert {"manifest.json", "manifest.sig", "app.db", "auth/users.yaml"} <= names
     assert sum(n.startswith("snapshots/") for n in names) == 2
+    assert not any(n.startswith("summaries/") for n in names)  # rebuilt by the restore
 
-    shutil.rmtree(data)  # the machine died
-    assert cli.main(["restore", str(out), "--data", str(data)]) == 0
-    assert "Đã khôi phục" in capsys.readouterr().out
+    shutil.rmtree(data)  # the machine died: its backup key too
+    assert cli.main(["restore", str(out), "--data", str(data)]) == 1
+    assert "chưa có khóa sao lưu" in capsys.readouterr().err
+    assert not data.exists() or backup.asides(data) == []
+    assert cli.main(["restore", str(out), "--data", str(data), "--key", key.lower()]) == 1
+    assert "--replace-accounts" in capsys.readouterr().err  # a new machine has no accounts yet
+    assert cli.main(["restore", str(out), "--data", str(data), "--key", key,
+                     "--replace-accounts"]) == 0
+    printed = capsys.readouterr().out
+    assert "Đã khôi phục" in printed and "Máy này dùng khóa sao lưu vừa nhập" in printed
     assert snapshot_files(data) == files
-    assert (data / backup.USERS).read_bytes() == users
+    restored_users = users_yaml(data)
+    assert restored_users["credentials"] == users["credentials"]
+    # The cookie key never comes from an archive: a new machine makes its own.
+    assert restored_users["cookie"]["key"] != users["cookie"]["key"]
     assert stat.S_IMODE((data / backup.USERS).stat().st_mode) == 0o600
+    assert backup.machine_key(data) == backup.parse_key(key)  # the next backups: the same key
     restored = db_rows(data)
     # The archive was made before its own audit row; the restore adds one.
     assert restored.pop("audit_log")[:len(rows["audit_log"])] == rows.pop("audit_log")
-    assert restored == rows
+    # app.db is rebuilt by the app's modules: every table of the app, the archive's rows.
+    assert {t: r for t, r in restored.items() if t in rows} == rows
+    assert all(r == [] for t, r in restored.items() if t not in rows)
     actions = [r["action"] for r in records.audit_entries(data)]
     assert actions[0] == "restore"
     good, bad = snapshots.list_snapshots(data)
@@ -100,7 +125,7 @@ def test_round_trip_restores_the_same_snapshots_records_and_users(data, tmp_path
 
 def test_backup_is_audited_and_lists_every_file_with_its_hash(data, archive):
     assert records.audit_entries(data)[0]["action"] == "backup"
-    manifest = backup.verify(archive)
+    manifest = backup.verify(archive, data)
     assert manifest["format"] == backup.ARCHIVE_FORMAT and manifest["app_version"]
     assert manifest["created_by"] == "test" and manifest["created_at"]
     with zipfile.ZipFile(archive) as z:
@@ -116,6 +141,17 @@ def rebuild(source: Path, target: Path, change) -> Path:
             for new_name, new_data in change(name, z.read(name)):
                 out.writestr(new_name, new_data)
     return target
+
+
+def resign(archive: Path, data: Path) -> Path:
+    """Sign an edited archive's manifest again with the machine's key: an attacker who holds
+    the key, so that what is checked next is the content."""
+    key = backup.machine_key(data)
+    with zipfile.ZipFile(archive) as z:
+        manifest = z.read(backup.MANIFEST)
+    return rebuild(archive, archive.with_name("resigned-" + archive.name),
+                   lambda n, d: [(n, backup.sign_manifest(key, manifest) if n == backup.SIGNATURE
+                                  else d)])
 
 
 def flip_one_byte(name: str, data: bytes) -> list:
@@ -180,9 +216,8 @@ def test_tampered_archive_is_refused_and_nothing_changes(data, archive, tmp_path
 ])
 def test_contents_are_checked_even_when_the_manifest_agrees(archive, data, tmp_path, member,
                                                             junk, expected):
-    """An archive rebuilt with a consistent manifest but a file that does not open."""
-    import json
-
+    """An archive rebuilt with a consistent (and signed) manifest but a file that does not
+    open."""
     replaced: dict[str, bytes] = {}
 
     def swap(name: str, content: bytes) -> list:
@@ -203,10 +238,13 @@ def test_contents_are_checked_even_when_the_manifest_agrees(archive, data, tmp_p
                 entry.update(size=len(content), sha256=hashlib.sha256(content).hexdigest())
         return [(n, json.dumps(manifest).encode())]
 
-    bad = rebuild(stage, tmp_path / "bad.zip", fix_manifest)
+    unsigned = rebuild(stage, tmp_path / "bad.zip", fix_manifest)
     before = state(data)
+    with pytest.raises(backup.BackupRefused) as refused:  # edited: the signature fails first
+        backup.restore(data, unsigned)
+    assert [key for key, _ in refused.value.problems] == ["backup.problem.bad_signature"]
     with pytest.raises(backup.BackupRefused) as refused:
-        backup.restore(data, bad)
+        backup.restore(data, resign(unsigned, data))
     assert expected in [key for key, _ in refused.value.problems]
     assert state(data) == before
 
@@ -217,10 +255,16 @@ def test_restore_keeps_the_previous_data_aside(data, archive, tmp_path):
     snapshots.write_snapshot(data, small_school_tables(), school_year="2026-2027",
                              taken_at=datetime(2027, 1, 9, 17, 0), source="import")
     auth.add_user(data, "phohieutruong", "vice_principal", "Lê C", PASSWORD, actor="test")
+    with pytest.raises(backup.BackupRefused) as refused:  # it would remove an account
+        backup.restore(data, archive, actor="quantri")
+    assert [k for k, _ in refused.value.problems] == ["backup.problem.accounts_differ"]
+    assert refused.value.problems[0][1]["removed"] == "phohieutruong"
+    assert backup.asides(data) == []
     newer_files, newer_rows = snapshot_files(data), db_rows(data)
     newer_users = (data / backup.USERS).read_bytes()
 
-    result = backup.restore(data, archive, actor="quantri")
+    result = backup.restore(data, archive, actor="quantri", replace_accounts=True)
+    assert result.accounts_replaced
     assert snapshot_files(data) == old_files
     assert (data / backup.USERS).read_bytes() == old_users
     assert result.aside is not None and result.aside.parent == data
@@ -243,7 +287,7 @@ def test_backup_skips_a_damaged_snapshot_and_says_so(data, tmp_path, capsys):
     out = tmp_path / "b.zip"
     assert cli.main(["backup", "--out", str(out), "--data", str(data)]) == 0
     assert damaged.name in capsys.readouterr().err
-    manifest = backup.verify(out)
+    manifest = backup.verify(out, data)
     assert [s["path"] for s in manifest["skipped"]] == [damaged.name]
     assert len(manifest["snapshots"]) == 2
 
@@ -271,7 +315,7 @@ def test_app_db_copy_is_consistent_while_another_connection_writes(data, tmp_pat
     finally:
         writer.close()
     restored = tmp_path / "restored"
-    backup.restore(restored, archive)
+    backup.restore(restored, archive, keys=[backup.machine_key(data)], replace_accounts=True)
     actions = [r["action"] for r in records.audit_entries(restored)]
     assert "in-wal" in actions and "half-done" not in actions
 

@@ -272,8 +272,10 @@ def test_grade4_ck1_every_scored_subject(tmp_path, suffix):
     assert parsed.errors == [] and parsed.warnings == []
     assert (parsed.grade, parsed.period) == (4, "CK1")
     assert (parsed.school_year, parsed.school_name) == ("2026-2027", "Trường Tiểu học Kim Đồng")
+    # values: each level and each score is one value (12 subjects, 7 scores, 15 traits)
     assert parsed.summary == {"students": 2, "classes": 1, "entries": 2 * (12 + 15),
-                              "grade": 4, "period": "CK1", "invalid": 0}
+                              "values": 2 * (12 + 7 + 15), "grade": 4, "period": "CK1",
+                              "invalid": 0}
     results = parsed.tables["subject_result"]
     first = results[results.student_id == "7900000001"]
     scores = dict(zip(first.subject_code, first.score))

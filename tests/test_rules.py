@@ -20,11 +20,12 @@ SUBJECTS_BY_GRADE = {
     g: {"Tiếng Việt", "Toán", "Đạo đức", "Giáo dục thể chất", "Âm nhạc", "Mĩ thuật",
         "Hoạt động trải nghiệm", "Ngoại ngữ 1", "Tiếng dân tộc thiểu số"}
     | ({"Tự nhiên và Xã hội"} if g <= 3 else set())
-    | ({"Tin học", "Công nghệ"} if g >= 3 else set())
+    | {"Tin học"}  # optional in grades 1–2: some schools teach it there (DOMAIN.md §4)
+    | ({"Công nghệ"} if g >= 3 else set())
     | ({"Lịch sử và Địa lí", "Khoa học"} if g >= 4 else set())
     for g in (1, 2, 3, 4, 5)
 }
-OPTIONAL_BY_GRADE = {g: {"Tiếng dân tộc thiểu số"} | ({"Ngoại ngữ 1"} if g <= 2 else set())
+OPTIONAL_BY_GRADE = {g: {"Tiếng dân tộc thiểu số"} | ({"Ngoại ngữ 1", "Tin học"} if g <= 2 else set())
                      for g in (1, 2, 3, 4, 5)}
 
 

@@ -1,4 +1,6 @@
 """The Data page end to end: upload, preview, problems by cell, import; nothing written on refusal."""
+import os
+
 from playwright.sync_api import expect
 
 from csdl import auth, snapshots
@@ -48,5 +50,46 @@ def test_first_import_through_the_data_page(page, tmp_path):
         assert len(good) == 1 and good[0].source == "import"
         page.get_by_role("tab", name=t("data.tab_snapshots")).click()
         expect(page.get_by_text("1 bản chụp", exact=True)).to_be_visible()
+    finally:
+        server.stop()
+
+
+def test_a_whole_school_of_class_summaries_imports_from_the_data_page(page, tmp_path):
+    """The school's five class-summary files of a period (one sheet a class): the preview lists
+    each sheet with what it read, and one click makes the school's first snapshot."""
+    from csdl.samples import write_class_summaries
+
+    data = tmp_path / "data"
+    auth.add_user(data, "quantri", "admin", "Quản trị", "quan-tri-pw-123", "test")
+    files = write_class_summaries(contract_tables(), tmp_path / "files", school_id=SCHOOL_ID,
+                                  school_name=SCHOOL_NAME, school_year=SCHOOL_YEAR,
+                                  period="CK1")
+    assert len(files) == 5
+    server = Server(data)
+    try:
+        signed_in(page, server.url, "quantri", "quan-tri-pw-123", path="data")
+        upload = page.get_by_role("tabpanel", name=t("data.tab_import")).get_by_test_id(
+            "stFileUploaderDropzoneInput")
+        expect(upload).to_have_count(1)
+        page.get_by_label(t("data.school_id")).fill(SCHOOL_ID)
+        page.get_by_label(t("data.school_id")).press("Enter")
+        settled(page)
+        upload.set_input_files([str(f) for f in files])
+        expect(page.get_by_text("Sẵn sàng nhập").first).to_be_visible(timeout=60_000)
+        if os.environ.get("CSDL_SCREENSHOTS"):  # for a person to look at the preview
+            page.set_viewport_size({"width": 1366, "height": 768})
+            page.get_by_test_id("stDataFrame").first.scroll_into_view_if_needed()
+            page.screenshot(path=os.environ["CSDL_SCREENSHOTS"] + "/data-summaries.png")
+        page.get_by_role("button", name=t("data.do_import"), exact=True).click()
+        expect(page.get_by_text("Đã nhập").first).to_be_visible(timeout=60_000)
+        good, _ = snapshots.list_snapshots(data)
+        assert len(good) == 1 and good[0].source == "import"
+        con = snapshots.connect(data, good[0].snapshot_id)
+        try:
+            counts = con.execute("SELECT (SELECT count(*) FROM student), (SELECT count(*) FROM "
+                                 "class), (SELECT count(*) FROM subject_result)").fetchone()
+        finally:
+            con.close()
+        assert counts[0] == 10 and counts[1] == 5 and counts[2] > 0
     finally:
         server.stop()
