@@ -26,7 +26,7 @@ run: $(VENV)/.run-deps
 		$(BIN)/python -m csdl demo --data $(DATA); \
 	fi
 	@$(BIN)/python -m csdl check --data $(DATA)
-	CSDL_DATA_DIR=$(DATA) $(BIN)/streamlit run app.py --server.port $(PORT) --browser.gatherUsageStats false
+	CSDL_DATA_DIR=$(DATA) $(BIN)/streamlit run app.py --server.port $(PORT) --browser.gatherUsageStats false --server.fileWatcherType none
 
 demo: $(VENV)/.run-deps
 	$(BIN)/python -m csdl demo --data $(DATA)

@@ -6,19 +6,28 @@ form: a deep link then lands on its page after sign-in instead of on the default
 """
 import streamlit as st
 
-from csdl import access, scope, ui
+from csdl import access, ingest, scope, ui
 
 st.set_page_config(page_title="Giám sát CSDL ngành", page_icon=":material/fact_check:",
                    layout="wide")
+# Once per process: temporary snapshots that imports killed half-way left behind.
+ingest.clean_up_leftovers(ui.data_dir(), once=True)
 ui.restore_session()
 ui.apply_scope()  # the account's schools, from users.yaml, before any page reads data
 ui.issue_pending_cookie()
 roles = ui.current_roles()
-specs = access.pages_for(roles) if roles else list(access.PAGES)
+# Every page is registered; the menu shows the role's. A link to another page then opens it
+# and its guard says, in the user's language, that the account may not see it (an unregistered
+# page would get Streamlit's English "Page not found").
+mine = access.pages_for(roles) if roles else []
+specs = mine + [spec for spec in access.PAGES if spec not in mine]
 pages = [st.Page(f"pages/{spec.key}.py", title=ui.tr(spec.title_key), icon=spec.icon,
-                 url_path=spec.key, default=(i == 0)) for i, spec in enumerate(specs)]
+                 url_path=spec.key, default=(i == 0),
+                 visibility="visible" if spec in mine else "hidden")
+         for i, spec in enumerate(specs)]
 navigation = st.navigation(pages, position="sidebar" if roles else "hidden", expanded=True)
 ui.language_switch()
+ui.streamlit_texts()
 if roles:
     st.sidebar.caption(ui.tr("auth.signed_in_as", name=st.session_state.get("name", ""),
                              role=", ".join(ui.tr("role." + r) for r in sorted(roles))))

@@ -1031,13 +1031,27 @@ def verify(archive_path: Path | str, data_dir: Path | str | None = None, *,
 
 def restore(data_dir: Path | str, archive_path: Path | str, actor: str | None = None, *,
             keys: Sequence[bytes] = (), replace_accounts: bool = False,
-            accept_unsigned: bool = False) -> RestoreResult:
+            accept_unsigned: bool = False, on_wait=None, timeout: float | None = None
+            ) -> RestoreResult:
     """Check the archive, move the current data aside, put the checked files in place.
 
     `keys`: backup keys besides this machine's (a new machine's restore). `replace_accounts`:
     accept accounts that differ from this machine's (the CLI's explicit flag only).
     Raises BackupRefused (audited, nothing changed) when the archive fails any check.
+    Holds the data folder's write lock throughout, as an import does (`ingest.write_lock`:
+    `on_wait`, `timeout`; ingest.WriteLocked when another writer holds it too long), so an
+    import never merges onto data a restore is replacing.
     """
+    from .ingest import write_lock  # ingest imports the readers: only when restoring
+
+    with write_lock(data_dir, action="restore", by=actor, timeout=timeout, on_wait=on_wait):
+        return _restore(data_dir, archive_path, actor, keys=keys,
+                        replace_accounts=replace_accounts, accept_unsigned=accept_unsigned)
+
+
+def _restore(data_dir: Path | str, archive_path: Path | str, actor: str | None, *,
+             keys: Sequence[bytes], replace_accounts: bool,
+             accept_unsigned: bool) -> RestoreResult:
     data_dir = Path(data_dir)
     archive_path = Path(archive_path)
     data_dir.mkdir(parents=True, exist_ok=True)

@@ -174,19 +174,34 @@ def cmd_import(args: argparse.Namespace, data_dir: Path) -> int:
         print(str(exc), file=sys.stderr)
         return 2
     parsed = ingest.read_files([(f, f.name) for f in files], args.period)
-    try:
+
+    def prepare() -> ingest.PreparedImport:
         prepared = ingest.prepare_import(
             parsed, data_dir, school_id=args.school_id, school_name=args.school_name,
             school_year=args.school_year, taken_at=taken_at)
-    except ImportRefused as refused:
+        for problem in prepared.warnings:
+            print(t("cli.warning", lang) + " " + problem.message(lang), file=sys.stderr)
+        return prepared
+
+    def refuse(refused: ImportRefused) -> int:
         print(t("cli.import_refused", lang, count=len(refused.problems)), file=sys.stderr)
         for problem in refused.problems:
             print("  - " + problem.message(lang), file=sys.stderr)
         return 1
-    for problem in prepared.warnings:
-        print(t("cli.warning", lang) + " " + problem.message(lang), file=sys.stderr)
-    try:
-        info = ingest.commit_import(prepared, data_dir, created_by="cli")
+
+    try:  # read without the lock: a refused import touches nothing
+        prepared = prepare()
+    except ImportRefused as refused:
+        return refuse(refused)
+    try:  # a second import waits for the lock, then merges again onto what the first wrote
+        info = ingest.commit_import(
+            prepared, data_dir, created_by="cli", redo=prepare,
+            on_wait=lambda holder: print(ingest.waiting_message(holder, lang), file=sys.stderr))
+    except ImportRefused as refused:  # the files do not fit the newer snapshot
+        return refuse(refused)
+    except ingest.WriteLocked as busy:  # nothing written: the same exit code as a busy app.db
+        print(busy.message(lang), file=sys.stderr)
+        return 3
     except failures.WRITE_ERRORS as exc:  # e.g. a full disk: the store has removed its tmp file
         print(t("import.write_failed", lang, reason=failures.write_failure(exc, lang)),
               file=sys.stderr)
@@ -316,7 +331,12 @@ def cmd_users(args: argparse.Namespace, data_dir: Path) -> int:
 
 
 def cmd_check(args: argparse.Namespace, data_dir: Path) -> int:
+    from . import ingest
+
     lang = args.lang
+    removed = ingest.clean_up_leftovers(data_dir)  # what killed imports left behind
+    if removed:
+        print(t("lock.cleaned", lang, count=len(removed)))
     good, bad = snapshots.list_snapshots(data_dir)
     latest = good[-1] if good else None
     print(t("cli.check_data", lang, folder=data_dir, count=len(good),
@@ -352,7 +372,7 @@ def cmd_backup(args: argparse.Namespace, data_dir: Path) -> int:
 
 
 def cmd_restore(args: argparse.Namespace, data_dir: Path) -> int:
-    from . import backup, failures
+    from . import backup, failures, ingest
 
     if not args.archive.is_file():
         print(t("cli.no_such_file", args.lang, path=args.archive), file=sys.stderr)
@@ -363,9 +383,14 @@ def cmd_restore(args: argparse.Namespace, data_dir: Path) -> int:
         print(t("cli.bad_backup_key", args.lang), file=sys.stderr)
         return 2
     try:
-        result = backup.restore(data_dir, args.archive, actor="cli", keys=keys,
-                                replace_accounts=args.replace_accounts,
-                                accept_unsigned=args.unsigned)
+        result = backup.restore(
+            data_dir, args.archive, actor="cli", keys=keys,
+            replace_accounts=args.replace_accounts, accept_unsigned=args.unsigned,
+            on_wait=lambda holder: print(ingest.waiting_message(holder, args.lang),
+                                         file=sys.stderr))
+    except ingest.WriteLocked as busy:  # an import or restore held the data: nothing changed
+        print(busy.message(args.lang), file=sys.stderr)
+        return 3
     except backup.BackupRefused as refused:
         print(t("backup.refused", args.lang, archive=args.archive.name), file=sys.stderr)
         for key, params in refused.problems:
@@ -469,8 +494,9 @@ def _report(args: argparse.Namespace, data_dir: Path, snapshot, school_id: str,
 
 DIFF_CSV_COLUMNS = ["student_id", "class_id", "period", "item_type", "item_code", "field",
                     "before", "after"]
-SPOT_CSV_COLUMNS = ["check_id", "created_at", "period", "size", "checked", "mismatches",
-                    "error_rate", "ci_low", "ci_high"]
+# cannot_verify beside checked: a sample with many items that could not be compared says less.
+SPOT_CSV_COLUMNS = ["check_id", "created_at", "period", "size", "checked", "cannot_verify",
+                    "mismatches", "error_rate", "ci_low", "ci_high"]
 
 
 def cmd_diff(args: argparse.Namespace, data_dir: Path) -> int:

@@ -468,7 +468,7 @@ def _results(src: Sources, lang: str) -> Slide:
     figures = (
         KeyFigure(t("level.subject.T", lang), fmt_percent(whole.at["T", "share"], lang)),
         KeyFigure(t("level.subject.C", lang), fmt_percent(whole.at["C", "share"], lang)),
-        KeyFigure(t("deck.fig.values", lang), count_text(int(whole["count"].sum()), lang)),
+        KeyFigure(t("deck.fig.values", lang), fmt_number(int(whole["count"].sum()), lang)),
     )
     drawn = shares[~shares["grade"].isin(hidden) & (shares["level"] == "C")]
     if drawn.empty:
@@ -519,23 +519,24 @@ def _quality(src: Sources, lang: str) -> Slide:
     total = int(summary["count"].sum())
     high = int(summary.loc[summary["severity"] == "high", "count"].sum())
     found = summary[summary["count"] > 0]
+    # Findings count entries, not people: shown exactly (no "<5").
     figures = (
-        KeyFigure(t("deck.fig.findings", lang), count_text(total, lang)),
-        KeyFigure(t("deck.fig.high", lang), count_text(high, lang)),
+        KeyFigure(t("deck.fig.findings", lang), fmt_number(total, lang)),
+        KeyFigure(t("deck.fig.high", lang), fmt_number(high, lang)),
         KeyFigure(t("deck.fig.rules_found", lang),
                   f"{fmt_number(len(found), lang)} / {fmt_number(len(summary), lang)}"),
     )
     if found.empty:
         return Slide("quality", title, None, figures, t("deck.take.quality_none", lang))
-    drawn = protect_counts(zip(found["name"], found["count"]), lang)
+    drawn = [(name, int(n), fmt_number(int(n), lang))
+             for name, n in zip(found["name"], found["count"])]
     chart = Chart("bar", tuple(k for k, _, _ in drawn),
                   (_count_series(t("col.count", lang), drawn, lang),),
                   axis_title=t("col.count", lang))
     top = found.sort_values(["count"], ascending=False, kind="stable").iloc[0]
-    takeaway = t("deck.take.quality", lang, rule=top["name"], count=count_text(top["count"], lang),
-                 high=count_text(high, lang))
-    return Slide("quality", title, chart, figures, takeaway,
-                 " ".join((t("deck.note.quality", lang), t("deck.note.small", lang))))
+    takeaway = t("deck.take.quality", lang, rule=top["name"],
+                 count=fmt_number(int(top["count"]), lang), high=fmt_number(high, lang))
+    return Slide("quality", title, chart, figures, takeaway, t("deck.note.quality", lang))
 
 
 def working_staff(staff: pd.DataFrame | None) -> pd.DataFrame:

@@ -19,10 +19,15 @@ _UI: dict[str, tuple[str, str]] = {
     "page.data": ("Dữ liệu", "Data"),
     "ui.no_login_placeholder": ("Bản thử: chưa có đăng nhập, mọi người xem với quyền hiệu trưởng.",
                                 "Preview: no sign-in yet, everyone sees the principal's view."),
+    "ui.upload_button": ("Chọn tệp", "Browse files"),
+    "ui.upload_limit": ("Kéo thả tệp vào đây · tối đa {size} MB mỗi tệp",
+                        "Drag and drop files here · at most {size} MB per file"),
+    "ui.choose": ("Chọn…", "Choose…"),
+    "ui.no_access_title": ("Không có quyền xem trang này", "Not allowed to see this page"),
     "ui.sign_in_required": ("Vui lòng đăng nhập bằng tài khoản có quyền xem trang này.",
                             "Please sign in with an account allowed to see this page."),
-    "ui.no_snapshot": ("Chưa có dữ liệu. Vào trang Dữ liệu để nhập tệp tải từ CSDL ngành, hoặc chạy `make run` để tạo trường mẫu.",
-                       "No data yet. Import files downloaded from the sector database on the Data page, or run `make run` to make the demo school."),
+    "ui.no_snapshot": ("Chưa có dữ liệu. Vào trang Dữ liệu để nhập các tệp tải từ CSDL ngành.",
+                       "No data yet. Import the files downloaded from the sector database on the Data page."),
     "ui.no_school": ("Bản chụp này không có trường nào.", "This snapshot holds no school."),
     "ui.snapshot": ("Bản chụp dữ liệu", "Data snapshot"),
     "ui.latest": ("mới nhất", "latest"),
@@ -87,7 +92,7 @@ _UI: dict[str, tuple[str, str]] = {
     "col.missing_count": ("Số giá trị còn thiếu", "Values missing"),
     "col.deadline": ("Hạn nhập", "Deadline"),
     "export.download": ("Tải bảng (Excel)", "Download (Excel)"),
-    "export.subtitle": ("Bản chụp {snapshot}, dữ liệu lúc {when}", "Snapshot {snapshot}, data as of {when}"),
+    "export.subtitle": ("Dữ liệu lúc {when}", "Data as of {when}"),
     # changes after a lock
     "page.changes": ("Thay đổi sau khóa sổ", "Changes after lock"),
     "changes.tab_after": ("Thay đổi sau khóa sổ", "Changes after the lock"),
@@ -226,6 +231,9 @@ _UI: dict[str, tuple[str, str]] = {
     "data.not_read_not_values": ("Không chứa kết quả (STT, ghi chú, nhận xét…)",
                                  "Holds no results (numbering, notes, comments…)"),
     "data.not_read_not_used": ("Không dùng trong bảng điều hành", "Not used by the dashboard"),
+    "data.not_read_personal_data": (
+        "Dữ liệu cá nhân (số định danh, cha mẹ, điện thoại, địa chỉ…): không bao giờ nhập",
+        "Personal data (ID numbers, parents, phones, addresses…): never imported"),
     "data.col_header": ("Tiêu đề cột", "Column header"),
     "data.col_reason": ("Lý do", "Why"),
     "data.col_errors": ("Lỗi", "Errors"),
@@ -245,7 +253,7 @@ _UI: dict[str, tuple[str, str]] = {
         "the school's real data with a real account (made on the Users page); the first real "
         "import turns the demo accounts off for good."),
     "data.writing": ("Đang ghi bản chụp…", "Writing the snapshot…"),
-    "data.imported": ("Đã nhập: bản chụp {snapshot_id}", "Imported: snapshot {snapshot_id}"),
+    "data.imported": ("Đã nhập: bản chụp dữ liệu lúc {when}", "Imported: snapshot of the data as of {when}"),
     "data.bad_snapshot": ("Bản chụp {name} bị hỏng và được bỏ qua: {reason}",
                           "Snapshot {name} is damaged and skipped: {reason}"),
     "data.col_snapshot": ("Mã bản chụp", "Snapshot"),
@@ -312,8 +320,8 @@ The app recognises each file from its contents; no renaming needed. You may impo
     "users.no_school": ("(chưa gắn trường)", "(no school)"),
     "users.all_schools": ("mọi trường", "every school"),
     "users.school_fixed": ("Tài khoản mới thuộc trường {school}.", "New accounts belong to school {school}."),
-    "users.cli_only": ("Tài khoản của trường khác và tài khoản cán bộ phòng được tạo trên máy chủ bằng lệnh `users add … --school MA_TRUONG` hoặc `--role district`.",
-                       "Accounts of other schools and district accounts are made on the server with `users add … --school ID` or `--role district`."),
+    "users.cli_only": ("Tài khoản của trường khác và tài khoản cán bộ phòng giáo dục do người quản trị máy chủ tạo (xem hướng dẫn cài đặt).",
+                       "Accounts of other schools and district accounts are made by the server's administrator (see the README)."),
     "users.unbound_admin": ("Tài khoản của bạn chưa gắn với trường nào nên không quản lý được tài khoản khi dữ liệu có nhiều trường.",
                             "Your account belongs to no school, so it cannot manage accounts while the data holds several schools."),
     "cli.user_school_set": ("Đã gắn tài khoản {username} với trường {school}.", "Account {username} now belongs to school {school}."),
@@ -418,6 +426,8 @@ The app recognises each file from its contents; no renaming needed. You may impo
     "schedule.used_shared": ("Trường đã dùng lại lịch chung cho năm học {year}.",
                              "The school follows the shared schedule for {year} again."),
     "schedule.download": ("Tải lịch về (Excel)", "Download the schedule (Excel)"),
+    "schedule.download_help": ("Tệp này sửa được trong Excel rồi nhập lại ở mục dưới.",
+                               "This file can be edited in Excel and imported back below."),
     "schedule.edit_title": ("Sửa lịch", "Edit the schedule"),
     "schedule.save": ("Lưu", "Save"),
     "schedule.saved": ("Đã lưu lịch: {row}.", "Schedule saved: {row}."),
@@ -527,8 +537,8 @@ The app recognises each file from its contents; no renaming needed. You may impo
     "printing.created": ("Đã tạo bản in mã {code}: lớp {class_name}, {period}.",
                          "Print {code} created: class {class_name}, {period}."),
     "printing.download": ("Tải bản in {code}", "Download print {code}"),
-    "printing.from_snapshot": ("Bản in lấy dữ liệu của bản chụp {snapshot} (dữ liệu lúc {when}).",
-                               "The print shows snapshot {snapshot} (data as of {when})."),
+    "printing.from_snapshot": ("Bản in lấy dữ liệu lúc {when}.",
+                               "The print shows the data as of {when}."),
     "printing.not_latest": ("Bản chụp đang chọn không phải bản mới nhất: bản in sẽ không có các thay đổi sau đó.",
                             "The chosen snapshot is not the latest: the print will not show later changes."),
     "printing.no_classes": ("Bản chụp này chưa có lớp nào.", "This snapshot holds no class."),
@@ -536,14 +546,14 @@ The app recognises each file from its contents; no renaming needed. You may impo
     "printing.col_code": ("Mã bản in", "Print code"),
     "printing.col_printed_at": ("In lúc", "Printed at"),
     "printing.col_printed_by": ("Người in", "Printed by"),
-    "printing.col_snapshot": ("Bản chụp", "Snapshot"),
+    "printing.col_snapshot": ("Dữ liệu lúc", "Data as of"),
     "printing.col_format": ("Định dạng", "Format"),
     "printing.code_input": ("Mã bản in (ở chân trang bản in, dạng XXXX-XXXX)",
                             "Print code (in the sheet's footer, like XXXX-XXXX)"),
-    "printing.sheet_found": ("Bản in {code}: lớp {class_name}, {period}, in lúc {when} bởi {by}, từ bản chụp {snapshot}.",
-                             "Print {code}: class {class_name}, {period}, printed {when} by {by}, from snapshot {snapshot}."),
-    "printing.compared_with": ("So với bản chụp mới nhất {snapshot} (dữ liệu lúc {when}).",
-                               "Compared with the latest snapshot {snapshot} (data as of {when})."),
+    "printing.sheet_found": ("Bản in {code}: lớp {class_name}, {period}, in lúc {when} bởi {by}, dữ liệu lúc {snapshot}.",
+                             "Print {code}: class {class_name}, {period}, printed {when} by {by}, data as of {snapshot}."),
+    "printing.compared_with": ("So với dữ liệu mới nhất (lúc {when}).",
+                               "Compared with the latest data (as of {when})."),
     "printing.no_differences": ("Không có khác biệt: cơ sở dữ liệu vẫn khớp với bản in.",
                                 "No difference: the database still matches the printed sheet."),
     "printing.differences": ("{count} giá trị khác với bản in.", "{count} values differ from the printed sheet."),
@@ -624,8 +634,8 @@ The app recognises each file from its contents; no renaming needed. You may impo
     "printing.bad_method": ("Cách kiểm tra \"{method}\" không hợp lệ.", "Invalid check method \"{method}\"."),
     "printing.other_year": ("Bản in {code} thuộc năm học {year}; chưa có dữ liệu năm học đó để so sánh (đang có {latest_year}).",
                             "Print {code} belongs to {year}; there is no data of that year to compare with (found {latest_year})."),
-    "printing.snapshot_missing": ("Bản chụp {snapshot} mà bản in lấy dữ liệu không còn: không so sánh được.",
-                                  "Snapshot {snapshot}, the data of the print, is gone: nothing to compare with."),
+    "printing.snapshot_missing": ("Bản chụp dữ liệu mà bản in lấy không còn: không so sánh được.",
+                                  "The snapshot the print was made from is gone: nothing to compare with."),
     "problem.printing_not_results": ("Tệp không phải tệp kết quả học tập (KQHT): hãy tải lên đúng tệp đã dùng để in",
                                      "Not a results (KQHT) file: upload the file the sheet was printed from"),
     # spot checks
@@ -727,8 +737,8 @@ The app recognises each file from its contents; no renaming needed. You may impo
     "spot.status_finished": ("Đã kết thúc", "Finished"),
     "spot.print_title": ("Danh sách kiểm tra xác suất #{check_id} — {period}",
                          "Spot check #{check_id} — {period}"),
-    "spot.print_subtitle": ("Bản chụp {snapshot}; lập lúc {created} bởi {by}; in ngày {printed}",
-                            "Snapshot {snapshot}; drawn {created} by {by}; printed {printed}"),
+    "spot.print_subtitle": ("Dữ liệu lúc {snapshot}; lập lúc {created} bởi {by}; in ngày {printed}",
+                            "Data as of {snapshot}; drawn {created} by {by}; printed {printed}"),
     "spot.sheet_name": ("Kiểm tra #{check_id}", "Check #{check_id}"),
     "spot.download_xlsx": ("Tải danh sách để đối chiếu (Excel)", "Download the list (Excel)"),
     "spot.download_pdf": ("Tải danh sách để in (PDF)", "Download the list to print (PDF)"),
@@ -1166,8 +1176,8 @@ The app recognises each file from its contents; no renaming needed. You may impo
     "facilities.tab_toilets": ("Nhà vệ sinh học sinh", "Student toilets"),
     "facilities.tab_equipment": ("Thiết bị", "Equipment"),
     "facilities.norms_note": (
-        "Mỗi chỉ số so với định mức (Thông tư 13/2020, sửa đổi bởi Thông tư 23/2024); định mức là cài đặt trong data/settings.yaml. Phòng học: loại \"Phòng học\" có tình trạng khác \"Hỏng\" (để trống coi là dùng được).",
-        "Each figure against its norm (Circular 13/2020 as amended by Circular 23/2024); the norms are settings in data/settings.yaml. Classrooms: rooms of type \"Phòng học\" whose condition is not \"Hỏng\" (broken; blank counts as usable)."),
+        "Mỗi chỉ số so với định mức (Thông tư 13/2020, sửa đổi bởi Thông tư 23/2024); định mức là cài đặt của trường (người quản trị máy chủ chỉnh được). Phòng học: loại \"Phòng học\" có tình trạng khác \"Hỏng\" (để trống coi là dùng được).",
+        "Each figure against its norm (Circular 13/2020 as amended by Circular 23/2024); the norms are the school's settings (the server's administrator can change them). Classrooms: rooms of type \"Phòng học\" whose condition is not \"Hỏng\" (broken; blank counts as usable)."),
     "facilities.norms_title": ("Cơ sở vật chất so với định mức", "Facilities against the norms"),
     "facilities.value_ratio": ("{ratio} ({have} / {base})", "{ratio} ({have} / {base})"),
     "facilities.norm.classrooms_per_class": ("≥ {norm} phòng học dùng được mỗi lớp: {base} lớp cần {needed}",
@@ -1211,8 +1221,8 @@ The app recognises each file from its contents; no renaming needed. You may impo
         "Student toilet fixtures (the template's Thiết bị sheet): boys 1 urinal + 1 toilet + 1 basin for every {boys_per}, girls 1 toilet + 1 basin for every {girls_per} (rounded up); hand basins are counted together. Working fixtures are counted. Enrolled: {boys} boys, {girls} girls."),
     "facilities.toilets_title": ("Thiết bị vệ sinh học sinh so với định mức", "Student toilets against the norm"),
     "facilities.computers_note": (
-        "Máy tính cho học sinh: thiết bị có tên \"máy tính\" hoặc \"máy vi tính\", trừ máy của giáo viên và máy tính bỏ túi; đếm số đang dùng được. Định mức máy tính / học sinh ({norm}) là giả định của ứng dụng, chưa có văn bản xác nhận: trường chỉnh trong settings.yaml.",
-        "Student computers: items named \"máy tính\" or \"máy vi tính\", except teachers' machines and calculators; working ones are counted. The computers-per-student norm ({norm}) is this app's assumption, not a confirmed rule: set it in settings.yaml."),
+        "Máy tính cho học sinh: thiết bị có tên \"máy tính\" hoặc \"máy vi tính\", trừ máy của giáo viên và máy tính bỏ túi; đếm số đang dùng được. Định mức máy tính / học sinh ({norm}) là giả định của ứng dụng, chưa có văn bản xác nhận: người quản trị máy chủ chỉnh được trong cài đặt.",
+        "Student computers: items named \"máy tính\" or \"máy vi tính\", except teachers' machines and calculators; working ones are counted. The computers-per-student norm ({norm}) is this app's assumption, not a confirmed rule: the server's administrator can change it in the settings."),
     "facilities.equipment_title": ("Tình trạng thiết bị", "Condition of equipment"),
     "col.indicator": ("Chỉ số", "Figure"),
     "col.value": ("Hiện có", "Value"),
@@ -1255,9 +1265,10 @@ The app recognises each file from its contents; no renaming needed. You may impo
     "figures.changed": ("Số liệu thay đổi", "Figures changed"),
     "figures.download": ("Tải số liệu (Excel, có cột so sánh)", "Download the figures (Excel, with the comparison)"),
     "figures.title": ("Số liệu đầu năm, giữa năm, cuối năm — {school}", "Start, mid and end-of-year figures — {school}"),
-    "figures.subtitle": ("Bản chụp {now} ({now_when}) so với {before} ({before_when})",
-                         "Snapshot {now} ({now_when}) against {before} ({before_when})"),
-    "figures.subtitle_alone": ("Bản chụp {now} ({now_when}), không so sánh", "Snapshot {now} ({now_when}), no comparison"),
+    "figures.subtitle": ("Dữ liệu lúc {now_when} so với lúc {before_when}",
+                         "Data as of {now_when} against {before_when}"),
+    "figures.subtitle_alone": ("Dữ liệu lúc {now_when}, không so sánh",
+                               "Data as of {now_when}, no comparison"),
     "figures.now": ("Nay", "Now"),
     "figures.before": ("Trước", "Before"),
     "figures.diff": ("Chênh lệch", "Change"),
@@ -1401,8 +1412,8 @@ The app recognises each file from its contents; no renaming needed. You may impo
     "deck.qualification.intermediate": ("Trung cấp", "Intermediate"),
     "deck.qualification.other": ("Khác", "Other"),
     "deck.note.rooms": ("Số phòng theo loại phòng.", "Rooms by type."),
-    "deck.footer": ("{school} · {period} · Bản chụp {snapshot}, dữ liệu lúc {when} · Lập ngày {today}",
-                    "{school} · {period} · Snapshot {snapshot}, data as of {when} · Made {today}"),
+    "deck.footer": ("{school} · {period} · Dữ liệu lúc {when} · Lập ngày {today}",
+                    "{school} · {period} · Data as of {when} · Made {today}"),
     "deck.pick_slides": ("Các trang chiếu", "Slides"),
     "deck.options": ("Chọn trang chiếu, in và tải về", "Slides, printing and downloads"),
     "deck.projector": ("Chế độ trình chiếu", "Projector mode"),
@@ -1455,6 +1466,36 @@ The app recognises each file from its contents; no renaming needed. You may impo
         "Không ghi được bản chụp: {reason}. Không có gì thay đổi: các bản chụp cũ vẫn được dùng.",
         "The snapshot could not be written: {reason}. Nothing changed: the earlier snapshots "
         "are still used."),
+    # one writer at a time (ingest.write_lock)
+    "lock.waiting": (
+        "Đang chờ: {holder} đang ghi vào thư mục dữ liệu. Việc này sẽ tiếp tục khi việc kia "
+        "xong (chờ tối đa {seconds} giây)…",
+        "Waiting: {holder} is writing to the data folder. This will go on when that has "
+        "finished (waiting at most {seconds} s)…"),
+    "lock.busy": (
+        "Chưa ghi gì: {holder} vẫn đang ghi vào thư mục dữ liệu sau {seconds} giây chờ. "
+        "Dữ liệu không thay đổi; hãy thử lại khi việc đó xong.",
+        "Nothing was written: {holder} was still writing to the data folder after {seconds} s. "
+        "The data is unchanged; try again when that has finished."),
+    "lock.holder": ("một lần {action} khác (của {by}, bắt đầu lúc {since})",
+                    "another {action} (by {by}, started {since})"),
+    "lock.holder_anonymous": ("một lần {action} khác (bắt đầu lúc {since})",
+                              "another {action} (started {since})"),
+    "lock.holder_unknown": ("một lần nhập hoặc khôi phục dữ liệu khác",
+                            "another import or restore"),
+    "lock.by_cli": ("dòng lệnh", "the command line"),
+    "lock.cleaned": ("Đã xoá {count} tệp tạm do các lần nhập bị ngắt giữa chừng để lại.",
+                     "Removed {count} temporary files left by imports stopped half-way."),
+    "lock.action_import": ("nhập dữ liệu", "import"),
+    "lock.action_restore": ("khôi phục từ bản sao lưu", "restore from a backup"),
+    "lock.action_cleanup": ("dọn tệp tạm", "clean-up of temporary files"),
+    "import.base_changed": (
+        "Chưa ghi gì: dữ liệu đã thay đổi kể từ lúc xem trước (một lần nhập hoặc khôi phục "
+        "khác vừa ghi; dữ liệu mới nhất nay là dữ liệu lúc {when}). Ghi bây giờ sẽ làm mất "
+        "thay đổi đó. Bấm Nhập lần nữa để đọc lại các tệp và ghép chúng vào dữ liệu mới.",
+        "Nothing was written: the data changed since the preview (another import or restore "
+        "has just written; the latest data is now as of {when}). Writing now would lose that "
+        "change. Click Import again to read the files again and merge them onto the new data."),
     "failure.disk_full": ("hết chỗ trống trên đĩa — giải phóng chỗ trống rồi thử lại",
                           "the disk is full — free some space and try again"),
     "failure.not_allowed": ("không có quyền ghi vào thư mục dữ liệu",
@@ -1470,8 +1511,8 @@ The app recognises each file from its contents; no renaming needed. You may impo
         "Restored from {archive}: {snapshots} snapshots, the app records and the accounts."),
     "backup.kept_aside": ("Dữ liệu như trước khi khôi phục được giữ trong {folder}",
                           "The data as it was before the restore is kept in {folder}"),
-    "backup.problem.not_archive": ("Không phải tệp sao lưu .zip ({reason})",
-                                   "Not a .zip backup ({reason})"),
+    "backup.problem.not_archive": ("Không phải tệp sao lưu .zip của ứng dụng này",
+                                   "Not a .zip backup of this app"),
     "backup.problem.no_manifest": (
         "Thiếu manifest.json: không phải bản sao lưu của ứng dụng này",
         "manifest.json is missing: not a backup made by this app"),
@@ -1711,6 +1752,76 @@ _PROBLEMS: dict[str, tuple[str, str]] = {
     "working_exceeds_quantity": (
         "Số đang dùng được ({working}) lớn hơn số lượng ({quantity})",
         "Working count ({working}) exceeds the quantity ({quantity})"),
+    # limits of what a file may hold (csdl/sheet_worker.py): errors, the file is refused
+    "file_too_large": ("Tệp lớn {size_mb} MB, quá giới hạn {limit_mb} MB của một tệp",
+                       "The file is {size_mb} MB, over the {limit_mb} MB limit for one file"),
+    "file_unzipped_too_large": (
+        "Tệp .xlsx giải nén ra {size_mb} MB, quá giới hạn {limit_mb} MB: tệp hỏng hoặc không "
+        "phải tệp xuất từ CSDL ngành",
+        "The .xlsx file unpacks to {size_mb} MB, over the {limit_mb} MB limit: a damaged file "
+        "or not an export of the sector database"),
+    "too_many_sheets": ("Tệp có {count} trang tính, quá giới hạn {limit} trang",
+                        "The file has {count} sheets, over the limit of {limit}"),
+    "too_many_rows": (
+        "Trang tính có dữ liệu đến dòng này, quá giới hạn {limit} dòng: xóa các dòng thừa "
+        "rồi tải lên lại",
+        "The sheet holds values down to this row, beyond the limit of {limit} rows: delete "
+        "the extra rows and upload again"),
+    "too_many_columns": (
+        "Ô này có giá trị nhưng nằm ngoài giới hạn {limit} cột: xóa ô thừa rồi tải lên lại",
+        "This cell holds a value beyond the limit of {limit} columns: delete it and upload "
+        "again"),
+    "sheet_too_large": (
+        "Vùng ô của trang tính kéo đến ô này ({rows} dòng × {columns} cột), quá giới hạn "
+        "{limit} ô: xóa các ô thừa rồi tải lên lại",
+        "The sheet's cells reach this cell ({rows} rows × {columns} columns), over the limit "
+        "of {limit} cells: delete the extra cells and upload again"),
+    "too_many_cells": (
+        "Các dòng của tệp có hơn {limit} ô, tính đến ô có giá trị cuối cùng của mỗi dòng (đến "
+        "dòng này): quá lớn để nhập",
+        "The file's rows hold more than {limit} cells up to the last filled one of each row "
+        "(by this row): too large to import"),
+    "too_much_text": ("Tệp có hơn {limit} triệu ký tự (đến dòng này): quá lớn để nhập",
+                      "The file holds more than {limit} million characters (by this row): too "
+                      "large to import"),
+    "cell_too_long": ("Ô dài {length} ký tự, quá giới hạn {limit} ký tự của một ô",
+                      "The cell is {length} characters long, over the limit of {limit} for one "
+                      "cell"),
+    "too_many_merges": ("Trang tính có {count} vùng ô gộp, quá giới hạn {limit}",
+                        "The sheet has {count} merged ranges, over the limit of {limit}"),
+    "csv_quote_unclosed": (
+        "Dấu ngoặc kép (\") mở ở ô này không được đóng đúng chỗ (từ dòng {line} của tệp): "
+        "các dòng sau sẽ bị đọc thành một ô. Sửa tệp rồi tải lên lại",
+        "The quote (\") opening this cell is not closed where it should be (from line {line} "
+        "of the file): the lines after it would be read as one cell. Fix the file and upload "
+        "again"),
+    "csv_quote_stray": (
+        "Sau dấu ngoặc kép (\") đóng ô phải là dấu phân cách \"{delimiter}\" (dòng {line} "
+        "của tệp). Sửa tệp rồi tải lên lại",
+        "A closing quote (\") must be followed by the separator \"{delimiter}\" (line {line} "
+        "of the file). Fix the file and upload again"),
+    "csv_malformed": ("Không tách được các ô từ dòng {line} của tệp CSV ({reason})",
+                      "The cells from line {line} of the CSV file cannot be split ({reason})"),
+    # personal data and codes
+    "code_personal_id": (
+        "Cột \"{header}\" có {count} giá trị 12 chữ số, giống số định danh cá nhân (CCCD), "
+        "không phải mã của CSDL ngành: không nhập tệp để khỏi lưu dữ liệu cá nhân",
+        "Column \"{header}\" holds {count} values of 12 digits, like personal ID numbers "
+        "(CCCD), not the sector database's codes: the file is refused so that no personal "
+        "data is stored"),
+    "class_code_missing": (
+        "Học sinh {name} ({id}) không có mã lớp, trong khi các dòng khác có: điền mã lớp rồi "
+        "tải lên lại",
+        "Student {name} ({id}) has no class code while the other rows have one: fill it in "
+        "and upload again"),
+    "too_many_problems": (
+        "Tệp có hơn {limit} vấn đề: dừng đọc ở đây. Tệp có thể không phải loại tệp như tên gọi; "
+        "sửa các vấn đề đầu tiên rồi tải lên lại",
+        "The file has more than {limit} problems: reading stopped here. It may not be the kind "
+        "of file it seems; fix the first problems and upload again"),
+    "code_too_long": ("Mã \"{value}\" dài hơn {limit} ký tự: không phải mã, bỏ qua dòng",
+                      "Code \"{value}\" is longer than {limit} characters: not a code, row "
+                      "skipped"),
 }
 
 TABLE: dict[str, tuple[str, str]] = {**_UI, **{f"problem.{k}": v for k, v in _PROBLEMS.items()}}

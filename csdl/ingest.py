@@ -7,13 +7,20 @@ Structural problems refuse the whole import (`ImportRefused`) and nothing is wri
 """
 from __future__ import annotations
 
+import json
+import os
+import threading
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Callable, Iterator
 
 import pandas as pd
 
 from . import readers, rules, snapshots
+from .i18n import fmt_datetime, fmt_number, t
 from .parsed import ParsedFile
 from .problems import ERROR, WARNING, ImportRefused, Problem
 from .text import fold
@@ -181,21 +188,249 @@ def prepare_import(
                           file_rows, warnings)
 
 
+# --- one writer at a time ------------------------------------------------------------------------
+# Imports and restores take an exclusive lock on the data folder: two imports merged onto the
+# same base would each drop the other's change. The lock is a file beside the data, held with
+# flock (Windows: msvcrt.locking), so the operating system releases it when its holder dies.
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
+try:
+    import msvcrt
+except ImportError:  # everywhere but Windows
+    msvcrt = None  # type: ignore[assignment]
+
+LOCK_FILE = ".write.lock"
+LOCK_TIMEOUT_S = 60.0  # how long a second writer waits before it is refused
+_LOCK_POLL_S = 0.1
+# Windows byte locks are mandatory: the locked byte lies past the holder's note, which waiters read.
+_WINDOWS_LOCK_OFFSET = 1 << 30
+
+_held = threading.local()  # per thread: data folders whose lock it holds, with the depth
+_thread_locks: dict[str, threading.Lock] = {}  # per folder: threads of this process take turns
+_thread_locks_guard = threading.Lock()
+_cleaned_once: set[str] = set()
+
+
+def lock_path(data_dir: Path | str) -> Path:
+    return Path(data_dir) / LOCK_FILE
+
+
+def holder_text(holder: dict | None, lang: str = "vi", quote: Callable[[str], str] = str) -> str:
+    """Who holds the lock, from the note its holder wrote (for the waiting and busy messages)."""
+    if not holder or holder.get("action") not in ("import", "restore", "cleanup"):
+        return t("lock.holder_unknown", lang)
+    try:
+        since = fmt_datetime(datetime.fromisoformat(str(holder.get("since"))), lang)
+    except ValueError:
+        since = "–"
+    action = t("lock.action_" + holder["action"], lang)
+    if holder.get("by") == "cli":  # the CLI writes as "cli"
+        return t("lock.holder", lang, action=action, by=t("lock.by_cli", lang), since=since)
+    if holder.get("by"):
+        return t("lock.holder", lang, action=action, by=quote(str(holder["by"])), since=since)
+    return t("lock.holder_anonymous", lang, action=action, since=since)
+
+
+def waiting_message(holder: dict | None, lang: str = "vi", timeout: float | None = None,
+                    quote: Callable[[str], str] = str) -> str:
+    """What a second writer says while it waits for the lock."""
+    seconds = LOCK_TIMEOUT_S if timeout is None else timeout
+    return t("lock.waiting", lang, holder=holder_text(holder, lang, quote),
+             seconds=fmt_number(seconds, lang, 0 if seconds >= 1 else 1))
+
+
+class WriteLocked(Exception):
+    """Another import or restore held the data folder for longer than the timeout: nothing was
+    written, and the same step may simply be tried again later."""
+
+    key = "lock.busy"
+
+    def __init__(self, seconds: float, holder: dict | None):
+        super().__init__(f"the data folder is being written by another process "
+                         f"({holder or 'unknown'}) for more than {seconds:g} s; nothing written")
+        self.seconds = seconds
+        self.holder = holder
+
+    def message(self, lang: str = "vi", quote: Callable[[str], str] = str) -> str:
+        return t(self.key, lang, holder=holder_text(self.holder, lang, quote),
+                 seconds=fmt_number(self.seconds, lang, 0 if self.seconds >= 1 else 1))
+
+
+class BaseChanged(Exception):
+    """The latest snapshot is no longer the one the import was merged onto (another import or a
+    restore wrote meanwhile): writing would drop that change, so nothing is written."""
+
+    key = "import.base_changed"
+
+    def __init__(self, base_id: str | None, latest: snapshots.SnapshotInfo | None):
+        latest_id = latest.snapshot_id if latest else None
+        super().__init__(f"the import was merged onto {base_id or 'no snapshot'}, but the latest "
+                         f"snapshot is now {latest_id or 'none'}; nothing written")
+        self.base_id, self.latest = base_id, latest
+
+    def message(self, lang: str = "vi") -> str:
+        return t(self.key, lang, when=fmt_datetime(self.latest.taken_at if self.latest else None,
+                                                   lang))
+
+
+def _read_holder(path: Path) -> dict | None:
+    try:
+        note = json.loads(path.read_text(encoding="utf-8"))
+        return note if isinstance(note, dict) else None
+    except (OSError, ValueError):
+        return None  # not written yet, or being rewritten: the message stays generic
+
+
+def _try_lock(fd: int) -> bool:
+    if fcntl is not None:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+    os.lseek(fd, _WINDOWS_LOCK_OFFSET, os.SEEK_SET)
+    try:
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+    except OSError:  # held by another handle
+        return False
+    return True
+
+
+def _unlock(fd: int) -> None:
+    if fcntl is not None:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+    else:
+        os.lseek(fd, _WINDOWS_LOCK_OFFSET, os.SEEK_SET)
+        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+
+
+def _write_holder(fd: int, action: str, by: str | None) -> None:
+    """A note for the waiters' message: what holds the lock, whose, since when."""
+    note = json.dumps({"pid": os.getpid(), "action": action, "by": by,
+                       "since": now_local().isoformat()}, ensure_ascii=False)
+    os.ftruncate(fd, 0)
+    os.lseek(fd, 0, os.SEEK_SET)
+    os.write(fd, note.encode("utf-8"))
+
+
+def _thread_lock(key: str) -> threading.Lock:
+    with _thread_locks_guard:
+        return _thread_locks.setdefault(key, threading.Lock())
+
+
+@contextmanager
+def write_lock(data_dir: Path | str, *, action: str = "import", by: str | None = None,
+               timeout: float | None = None,
+               on_wait: Callable[[dict | None], None] | None = None) -> Iterator[list[Path]]:
+    """Hold the data folder's exclusive write lock (imports and restores, across processes and
+    threads; re-entrant in one thread). A second writer calls `on_wait(holder note)` once, waits
+    up to `timeout` seconds (LOCK_TIMEOUT_S), then raises WriteLocked. Once held, what killed
+    writers left behind is removed (snapshots.remove_leftovers): yields those paths."""
+    data_dir = Path(data_dir)
+    key = str(data_dir.absolute())
+    depths = _held.__dict__.setdefault("depths", {})
+    if depths.get(key):
+        depths[key] += 1
+        try:
+            yield []
+        finally:
+            depths[key] -= 1
+        return
+    timeout = LOCK_TIMEOUT_S if timeout is None else timeout
+    deadline = time.monotonic() + timeout
+    path = lock_path(data_dir)
+    told = False
+
+    def wait_or_refuse() -> None:
+        nonlocal told
+        if time.monotonic() >= deadline:
+            raise WriteLocked(timeout, _read_holder(path))
+        if not told:
+            told = True
+            if on_wait is not None:
+                on_wait(_read_holder(path))
+
+    in_process = _thread_lock(key)
+    while not in_process.acquire(blocking=False):
+        wait_or_refuse()
+        time.sleep(_LOCK_POLL_S)
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0)
+                     | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        try:
+            while not _try_lock(fd):
+                wait_or_refuse()
+                time.sleep(_LOCK_POLL_S)
+            try:
+                _write_holder(fd, action, by)
+                depths[key] = 1
+                try:  # under the lock no import or restore is half-way
+                    removed = snapshots.remove_leftovers(data_dir)
+                except OSError:
+                    removed = []  # tidying up never stops the write itself
+                yield removed
+            finally:
+                depths.pop(key, None)
+                _unlock(fd)
+        finally:
+            os.close(fd)
+    finally:
+        in_process.release()
+
+
+def clean_up_leftovers(data_dir: Path | str, once: bool = False) -> list[Path]:
+    """At a start (the app's first run, `csdl check`): remove what killed imports left behind,
+    under the write lock without waiting for it (a writer holding it has just done the same).
+    `once`: only the first call per data folder in this process does anything."""
+    data_dir = Path(data_dir)
+    key = str(data_dir.absolute())
+    if once and key in _cleaned_once:
+        return []
+    _cleaned_once.add(key)
+    if not snapshots.snapshots_dir(data_dir).is_dir():
+        return []  # nothing written here yet: create nothing either
+    try:
+        with write_lock(data_dir, action="cleanup", timeout=0) as removed:
+            return removed
+    except (WriteLocked, OSError):
+        return []
+
+
 def commit_import(prepared: PreparedImport, data_dir: Path | str,
-                  created_by: str | None = None, trial: bool = False) -> snapshots.SnapshotInfo:
+                  created_by: str | None = None, trial: bool = False, *,
+                  redo: Callable[[], PreparedImport] | None = None,
+                  on_wait: Callable[[dict | None], None] | None = None,
+                  timeout: float | None = None) -> snapshots.SnapshotInfo:
     """Write the import as a new snapshot. A real import ends the demo for good (the demo
     accounts' passwords are public); a `trial` — a demo account trying the import in a demo
-    installation — is written as demo data and changes nothing else."""
-    note = ", ".join(f.name for f in prepared.files)
-    carry = (prepared.base.path, prepared.school_id) if prepared.base else None
-    info = snapshots.write_snapshot(
-        data_dir, prepared.tables, school_year=prepared.school_year, taken_at=prepared.taken_at,
-        source="demo" if trial else "import", created_by=created_by, note=note[:500],
-        files=prepared.file_rows, carry_from=carry)
-    if not trial:
-        from . import auth
+    installation — is written as demo data and changes nothing else.
 
-        auth.retire_demo_accounts(data_dir, actor=created_by)
+    Under the write lock (`write_lock`; `on_wait`, `timeout` as there), from checking the base
+    to the rename. The import was merged onto `prepared.base`: when that is no longer the latest
+    snapshot of the year (another import or a restore wrote meanwhile), `redo()` merges the
+    files again onto the new latest (the CLI), or without `redo` BaseChanged is raised and
+    nothing is written (the Data page: its user should see the new preview first)."""
+    with write_lock(data_dir, action="import", by=created_by, timeout=timeout,
+                    on_wait=on_wait):
+        latest = snapshots.latest_snapshot(data_dir, prepared.school_year, exclude_demo=True)
+        base_id = prepared.base.snapshot_id if prepared.base else None
+        if (latest.snapshot_id if latest else None) != base_id:
+            if redo is None:
+                raise BaseChanged(base_id, latest)
+            prepared = redo()  # ImportRefused if the files no longer fit the new data
+        note = ", ".join(f.name for f in prepared.files)
+        carry = (prepared.base.path, prepared.school_id) if prepared.base else None
+        info = snapshots.write_snapshot(
+            data_dir, prepared.tables, school_year=prepared.school_year,
+            taken_at=prepared.taken_at, source="demo" if trial else "import",
+            created_by=created_by, note=note[:500], files=prepared.file_rows, carry_from=carry)
+        if not trial:
+            from . import auth
+
+            auth.retire_demo_accounts(data_dir, actor=created_by)
     return info
 
 

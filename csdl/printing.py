@@ -122,9 +122,11 @@ def new_code() -> str:
 
 
 def normalise_code(text: str) -> str:
-    """'abcd efgh', 'ABCD-EFGH' → 'ABCD-EFGH'; anything that cannot be a code raises."""
-    compact = "".join(ch for ch in (text or "").upper() if ch.isalnum())
-    if len(compact) != CODE_LENGTH or any(ch not in CODE_ALPHABET for ch in compact):
+    """'abcd efgh', 'ABCD-EFGH' → 'ABCD-EFGH'; a text of another shape raises. Eight letters
+    and digits have the shape even with a character no code holds ("ABCD-1234"): such a code
+    is then simply not found, as the user would expect."""
+    compact = "".join(ch for ch in (text or "").upper() if ch.isascii() and ch.isalnum())
+    if len(compact) != CODE_LENGTH:
         raise PrintingError("printing.bad_code", code=(text or "").strip())
     half = CODE_LENGTH // 2
     return f"{compact[:half]}-{compact[half:]}"

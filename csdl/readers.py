@@ -7,11 +7,14 @@ are bad cells, stored as not entered and kept in `ParsedFile.invalid` with their
 Columns are found by their header text (compared with `fold`), never by position, and only the
 columns listed in this module are read: personal ID numbers, parents, phones, addresses,
 salary and insurance numbers never leave the file (data minimisation, Nghị định 13/2023).
+A header that names personal data anywhere ("Mã học sinh (Số định danh cá nhân)") is never
+read, even when it also names a column that is, and is listed in `ParsedFile.skipped`; a code
+column holding 12-digit numbers (personal ID numbers) refuses the file.
+
+The bytes are parsed in csdl/sheet_worker.py's worker process, under its limits.
 """
 from __future__ import annotations
 
-import codecs
-import csv
 import difflib
 import hashlib
 import io
@@ -61,6 +64,8 @@ OLE2_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")  # legacy .xls
 ZIP_MAGIC = b"PK\x03\x04"  # .xlsx (and .ods)
 TEXT_SUFFIXES = (".csv", ".txt")
 HEADER_SCAN_ROWS = 40  # title rows above a header are a handful; catalogue sheets are skipped
+HEADER_SCAN_CELLS = 100_000  # text cells looked at for headers, per file
+TITLE_CELLS_PER_ROW = 16  # filled cells of a title row read for the period, grade, year, school
 _EXCEL_EPOCH = date(1899, 12, 30)
 _SERIAL_MIN, _SERIAL_MAX = 20000, 60000  # Excel day numbers ≈ 1954–2064 (DOMAIN.md §4)
 _COUNT_MAX = 2**53  # the largest whole number a float holds exactly
@@ -88,10 +93,12 @@ class Sheet:
 def load_sheets(path: Path, display_name: str) -> list[Sheet]:
     """Every worksheet of a .xls/.xlsx/.csv file, its format recognised by content.
 
-    Raises ImportRefused with one problem when the file is empty or not a spreadsheet.
+    Raises ImportRefused with one problem when the file is empty, not a spreadsheet, or beyond
+    the worker's limits (csdl/sheet_worker.py).
     """
     path = Path(path)
     try:
+        _check_size(path, display_name)
         data = path.read_bytes()
     except OSError as exc:
         raise ImportRefused([Problem(display_name, "file_unreadable",
@@ -99,67 +106,40 @@ def load_sheets(path: Path, display_name: str) -> list[Sheet]:
     return _sheets_from_bytes(data, path.suffix.lower(), display_name)
 
 
+def _check_size(path: Path, name: str) -> None:
+    """A file beyond the size limit is refused before it is read into memory."""
+    size = path.stat().st_size
+    if size > sheet_worker.MAX_FILE_BYTES:
+        raise ImportRefused([Problem(name, "file_too_large", params={
+            "size_mb": sheet_worker.mib(size), "limit_mb": sheet_worker.mib(
+                sheet_worker.MAX_FILE_BYTES)})])
+
+
 def _sheets_from_bytes(data: bytes, suffix: str, name: str) -> list[Sheet]:
     if not data.strip():
         raise ImportRefused([Problem(name, "file_empty")])
-    if data.startswith(OLE2_MAGIC) or data.startswith(ZIP_MAGIC):
-        sheets = _workbook_sheets(data, name)
-    elif suffix in TEXT_SUFFIXES:
-        sheets = [_csv_sheet(data, name)]
-    else:  # e.g. a text or HTML file renamed .xls
-        raise ImportRefused([Problem(name, "not_spreadsheet")])
-    if not any(_nonblank(row) for sheet in sheets for row in sheet.rows):
-        raise ImportRefused([Problem(name, "file_empty")])
-    return sheets
-
-
-def _workbook_sheets(data: bytes, name: str) -> list[Sheet]:
-    # calamine runs in a worker process: a damaged file can make it abort (csdl/sheet_worker.py)
+    # Spreadsheets and CSV files are parsed in a worker process under limits: a damaged file
+    # can make calamine abort, a small one can ask for gigabytes (csdl/sheet_worker.py).
     try:
-        raw_sheets = sheet_worker.read_workbook(data)
+        if data.startswith(OLE2_MAGIC) or data.startswith(ZIP_MAGIC):
+            raw_sheets = sheet_worker.read_workbook(data)
+        elif suffix in TEXT_SUFFIXES:
+            raw_sheets = sheet_worker.read_csv(data)
+        else:  # e.g. a text or HTML file renamed .xls
+            raise ImportRefused([Problem(name, "not_spreadsheet")])
     except sheet_worker.WorkbookUnreadable as exc:
         raise ImportRefused([Problem(name, "file_unreadable",
                                      params={"reason": exc.reason})]) from exc
-    return [Sheet(raw.name, [[nfc(v) if isinstance(v, str) else v for v in row]
-                             for row in raw.rows], raw.merged)
-            for raw in raw_sheets]
-
-
-def _csv_sheet(data: bytes, name: str) -> Sheet:
-    text = _decode_text(data)
-    if text is None:
-        raise ImportRefused([Problem(name, "not_spreadsheet")])
-    delimiter = _sniff_delimiter(text)
-    rows = [[nfc(v) for v in row] for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
-    return Sheet("", rows)
-
-
-def _decode_text(data: bytes) -> str | None:
-    """UTF-8 (with or without BOM) or UTF-16 with BOM, else Windows-1258; None for binary."""
-    if data.startswith(codecs.BOM_UTF8):
-        encodings = ("utf-8-sig",)
-    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        encodings = ("utf-16",)
-    elif b"\x00" in data:
-        return None
-    else:
-        encodings = ("utf-8", "cp1258")
-    for encoding in encodings:
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    return None
-
-
-def _sniff_delimiter(text: str) -> str:
-    """The delimiter that splits some line into the most fields (title lines have one)."""
-    lines = [line for line in text.splitlines() if line.strip()][:HEADER_SCAN_ROWS]
-
-    def widest(delimiter: str) -> int:
-        return max((len(r) for r in csv.reader(lines, delimiter=delimiter)), default=0)
-
-    return max((";", ",", "\t"), key=widest)  # ties go to ';', Excel's choice with a decimal comma
+    except sheet_worker.SheetRefused as exc:
+        raise ImportRefused([Problem(
+            name, exc.code, sheet=exc.sheet or None,
+            row=None if exc.row0 is None else exc.row0 + 1,
+            column=None if exc.col is None else column_letter(exc.col),
+            params=exc.params)]) from exc
+    sheets = [Sheet(raw.name, raw.rows, raw.merged) for raw in raw_sheets]
+    if not any(_nonblank(row) for sheet in sheets for row in sheet.rows):
+        raise ImportRefused([Problem(name, "file_empty")])
+    return sheets
 
 
 # --- cell values ------------------------------------------------------------------------------
@@ -237,6 +217,57 @@ def _is_total_row(row: list[object]) -> bool:
     return isinstance(first, str) and re.match(r"(tổng|cộng)\b", first.lower()) is not None
 
 
+# --- personal data (Nghị định 13/2023, children's data): never read, whatever else a header says
+# Phrases matched as whole words of the header's text without diacritics, so "cha" is not
+# "Chăm chỉ" and "Mã định danh Bộ GD&ĐT" (the ministry's student code) is no personal ID.
+_PERSONAL_PHRASES = (
+    # identity papers
+    "so dinh danh", "dinh danh ca nhan", "dinh danh cong dan", "cccd", "cmnd", "cmt",
+    "can cuoc", "chung minh nhan dan", "chung minh thu", "ho chieu", "giay khai sinh",
+    "so khai sinh",
+    # family
+    "cha", "me", "bo me", "cha me", "ten bo", "ho ten bo", "nghe nghiep bo", "phu huynh",
+    "giam ho", "nguoi do dau", "vo chong", "ten vo", "ho ten vo", "ten chong", "ho ten chong",
+    # contact and address
+    "dien thoai", "sdt", "so dt", "dtdd", "dt di dong", "di dong", "dt lien he", "zalo", "fax",
+    "email", "e mail", "gmail", "thu dien tu", "dia chi", "noi o", "cho o", "thuong tru",
+    "tam tru", "ho khau", "que quan", "noi sinh", "so nha", "thon xom", "to dan pho",
+    "xa phuong", "phuong xa", "quan huyen", "tinh thanh pho",
+    # money and insurance
+    "bhxh", "bhyt", "bao hiem", "luong co ban", "muc luong", "he so luong", "bac luong",
+    "tien luong", "ngach luong", "phu cap", "thu nhap", "tai khoan ngan hang", "so tai khoan",
+    "ngan hang", "stk", "ma so thue", "mst",
+    # sensitive data
+    "ton giao", "suc khoe", "dang vien", "vao dang",
+    # English headers
+    "phone", "mobile", "address", "parent", "parents", "father", "mother", "guardian",
+    "salary", "insurance", "passport", "bank", "religion", "id card", "national id",
+)
+_PERSONAL_KEYS = tuple(f" {phrase} " for phrase in _PERSONAL_PHRASES)
+# Words that differ from an allowed one only by their diacritics, matched as written:
+# "bố" (father; "Bộ GD&ĐT" is the ministry), "lương" (salary; "Số lượng" is a count).
+_PERSONAL_WORDS = frozenset({"bố", "lương"})
+_WORDS = re.compile(r"[a-z0-9]+")
+
+
+@lru_cache(maxsize=1 << 14, typed=True)
+def _personal(value: object) -> bool:
+    """Whether a header cell names personal data anywhere, a note in parentheses included."""
+    if not isinstance(value, str) or not value:
+        return False
+    words = f" {' '.join(_WORDS.findall(_plain(value)))} "
+    if any(key in words for key in _PERSONAL_KEYS):
+        return True
+    return not _PERSONAL_WORDS.isdisjoint(re.findall(r"\w+", nfc(value).lower()))
+
+
+def _personal_columns(sheet: Sheet, row0: int) -> list[dict]:
+    """The header row's columns that name personal data, as ParsedFile.skipped entries."""
+    return [{"sheet": sheet.name or None, "column": column_letter(col), "header": _text(value),
+             "reason": "personal_data"}
+            for col, value in enumerate(sheet.rows[row0]) if _personal(value)]
+
+
 # --- header matching -----------------------------------------------------------------------
 @lru_cache(maxsize=1 << 14, typed=True)
 def _header_keys(value: object) -> tuple[str, ...]:
@@ -248,31 +279,49 @@ def _header_keys(value: object) -> tuple[str, ...]:
     return tuple(k for i, k in enumerate(keys) if k and k not in keys[:i])
 
 
+_UNSEEN = object()
+
+
 class _Fields:
     """Contract field → the header texts that name it (first text = the label in messages)."""
 
     def __init__(self, **aliases: tuple[str, ...]):
         self.labels = {name: texts[0] for name, texts in aliases.items()}
         self._by_key: dict[str, str] = {}
+        self._memo: dict[str, str | None] = {}  # cell text → field: rows are scanned often
         for name, texts in aliases.items():
             for text in texts:
                 self._by_key.setdefault(fold(text), name)
 
     def field_of(self, value: object) -> str | None:
-        for key in _header_keys(value):
-            if key in self._by_key:
-                return self._by_key[key]
-        return None
+        """The field a header names; None for a header naming personal data, whatever else
+        it says ("Mã học sinh (Số định danh cá nhân)", "Họ tên (cha)")."""
+        if not isinstance(value, str):
+            return None  # numbers and dates are values, never headers
+        found = self._memo.get(value, _UNSEEN)
+        if found is _UNSEEN:
+            found = next((self._by_key[k] for k in _header_keys(value) if k in self._by_key),
+                         None)
+            if found is not None and _personal(value):
+                found = None
+            if len(self._memo) < 1 << 16:
+                self._memo[value] = found
+        return found
 
     def locate(self, row: list[object]) -> dict[str, int]:
         """Field → the first column whose header names it (text cells only: a number or a
         date is a value, never a header)."""
+        return self.locate_texts([(col, v) for col, v in enumerate(row)
+                                  if isinstance(v, str) and v])
+
+    def locate_texts(self, texts: list[tuple[int, str]]) -> dict[str, int]:
+        """`locate` on a row's (column, text) cells, found once for every layout."""
         found: dict[str, int] = {}
-        for col, value in enumerate(row):
-            if isinstance(value, str) and value:
-                name = self.field_of(value)
-                if name is not None:
-                    found.setdefault(name, col)
+        field_of = self.field_of
+        for col, value in texts:
+            name = field_of(value)
+            if name is not None and name not in found:
+                found[name] = col
         return found
 
 
@@ -444,9 +493,15 @@ _LEFT_STATUSES = {"chuyendi", "thoihoc", "dachuyendi", "bohoc"}
 _GENDERS = {"nam": "Nam", "nu": "Nữ"}
 _HOMEROOM_KEYS = {fold(HOMEROOM_SUBJECT), "gvcn", "giaovienchunhiem"}
 _RANK_CODE = re.compile(r"V\.?\s*\d{2}\.\d{2}\.\d{2}")
+_PERSONAL_ID = re.compile(r"\d{12}")  # a citizen's ID (CCCD); sector codes are shorter
+MAX_CODE_CHARS = 20  # the sector's student and staff codes are 10 characters or so
 
 
 # --- problems -------------------------------------------------------------------------------
+_SHOWN_CHARS = 200  # of a bad value, in its message and in invalid_value
+# Problems listed per file: a school's worst real file has a few hundred; past this, one error
+# says so and reading stops (thousands of bad cells mean a file that is not what it claims).
+MAX_PROBLEMS = 10_000
 class _Report:
     """The problems and invalid cells of one file."""
 
@@ -454,15 +509,24 @@ class _Report:
         self.file = file
         self.problems: list[Problem] = []
         self.invalid: list[dict] = []
+        self.flooded = False  # MAX_PROBLEMS reached: the file is refused, reading stops
 
     def add(self, severity: str, code: str, sheet: Sheet | None = None, row0: int | None = None,
-            column: int | str | None = None, **params: object) -> None:
+            column: int | str | None = None, **params: object) -> bool:
+        """Record a problem; False once the file has too many to list (one error says so)."""
+        if self.flooded:
+            return False
+        if len(self.problems) >= MAX_PROBLEMS:
+            self.flooded = True
+            code, severity, column, params = "too_many_problems", ERROR, None, {
+                "limit": sheet_worker.count(MAX_PROBLEMS)}
         self.problems.append(Problem(
             self.file, code, severity,
             sheet=(sheet.name or None) if sheet is not None else None,
             row=None if row0 is None else row0 + 1,
             column=column_letter(column) if isinstance(column, int) else column,
             params=params))
+        return not self.flooded
 
     def error(self, code: str, sheet: Sheet | None = None, row0: int | None = None,
               column: int | str | None = None, **params: object) -> None:
@@ -477,11 +541,13 @@ class _Report:
                  **params: object) -> None:
         """A cell that cannot be stored: warned, kept in invalid_value, stored as NULL."""
         value = _text(raw)
-        self.warn(code, sheet, row0, col, value=value, **params)
-        self.invalid.append({
-            "source_file": self.file, "sheet": sheet.name or None, "row": row0 + 1,
-            "column": column_letter(col), "raw_value": value, "reason": code,
-            "student_id": student_id, "period": period, "item_code": item_code})
+        if len(value) > _SHOWN_CHARS:  # a 32,767-character cell is named, not repeated
+            value = value[:_SHOWN_CHARS] + "…"
+        if self.add(WARNING, code, sheet, row0, col, value=value, **params):
+            self.invalid.append({
+                "source_file": self.file, "sheet": sheet.name or None, "row": row0 + 1,
+                "column": column_letter(col), "raw_value": value, "reason": code,
+                "student_id": student_id, "period": period, "item_code": item_code})
 
     def missing_columns(self, kind: str, fields: _Fields, found: dict[str, int],
                         sheet: Sheet, row0: int) -> bool:
@@ -503,12 +569,17 @@ class _Header:
 
 
 def _find_headers(sheets: list[Sheet]) -> list[_Header]:
-    """The best header row of every sheet that has one."""
+    """The best header row of every sheet that has one. The text cells looked at are counted:
+    a file of thousands of wide sheets full of text is not scanned beyond HEADER_SCAN_CELLS
+    (a school's files need a few thousand)."""
     found = []
+    budget = [HEADER_SCAN_CELLS]
     for sheet in sheets:
         best: _Header | None = None
         for row0 in range(min(len(sheet.rows), HEADER_SCAN_ROWS)):
-            for candidate in _row_layouts(sheet, row0):
+            if budget[0] <= 0:
+                break
+            for candidate in _row_layouts(sheet, row0, budget):
                 if best is None or candidate.matches > best.matches:
                     best = candidate
         if best is not None:
@@ -516,19 +587,22 @@ def _find_headers(sheets: list[Sheet]) -> list[_Header]:
     return found
 
 
-def _row_layouts(sheet: Sheet, row0: int) -> list[_Header]:
+def _row_layouts(sheet: Sheet, row0: int, budget: list[int]) -> list[_Header]:
     row = sheet.rows[row0]
     out = []
-    if sum(1 for v in row if isinstance(v, str) and v) < 2:
+    texts = [(col, v) for col, v in enumerate(row) if isinstance(v, str) and v]
+    if len(texts) < 2:
         return out  # a title or a data row of numbers: no header has fewer than two texts
-    identity = _RESULT_FIELDS.locate(row)
+    budget[0] -= len(texts)
+    identity = _RESULT_FIELDS.locate_texts(texts)
     if "student_id" in identity or "full_name" in identity:
-        names_below = sum(1 for v in sheet.rows[row0 + 1] if _item_names(v)) \
-            if row0 + 1 < len(sheet.rows) else 0
+        below = sheet.rows[row0 + 1] if row0 + 1 < len(sheet.rows) else []
+        budget[0] -= len(below)
+        names_below = sum(1 for v in below if _item_names(v))
         if names_below >= 3:  # a results header: subject / trait names on the next row
             out.append(_Header("results", sheet, row0, 100 + names_below))
     for layout, (fields, needed) in _LAYOUTS.items():
-        matches = len(fields.locate(row))
+        matches = len(fields.locate_texts(texts))
         if matches >= needed:
             out.append(_Header(layout, sheet, row0, matches))
     return out
@@ -564,8 +638,12 @@ class _Stated:
 
 
 def _title_cells(sheet: Sheet, header_row: int) -> list[tuple[int, int, str]]:
-    return [(r, c, _text(v)) for r in range(header_row)
-            for c, v in enumerate(sheet.rows[r]) if not _blank(v)]
+    """The first filled cells of each row above the header (titles are a few cells a row)."""
+    out = []
+    for r in range(header_row):
+        filled = [(c, v) for c, v in enumerate(sheet.rows[r]) if not _blank(v)]
+        out += [(r, c, _text(v)) for c, v in filled[:TITLE_CELLS_PER_ROW]]
+    return out
 
 
 def _period_in(text: str) -> str | None:
@@ -678,13 +756,22 @@ def _header_depth(sheet: Sheet, row0: int, identity: dict[str, int]) -> int:
 
 def _header_grid(sheet: Sheet, row0: int, depth: int) -> list[list[object]]:
     """The header rows with merged cells filled from their first cell."""
-    width = max([sheet.width] + [c1 + 1 for _, _, _, c1 in sheet.merged])
+    last = row0 + depth - 1
+    merges = [m for m in sheet.merged if m[0] <= last and m[2] >= row0]
+    width = max([sheet.width] + [c1 + 1 for _, _, _, c1 in merges])
     grid = [[sheet.cell(row0 + i, c) for c in range(width)] for i in range(depth)]
-    for r0, c0, r1, c1 in sheet.merged:
+    # A later merge wins where merges overlap (only a damaged file's do): filled from the last
+    # one, each cell once, so overlapping merges cost no more than the grid itself.
+    free = [list(range(width + 1)) for _ in range(depth)]  # per row: the next unfilled column
+    for r0, c0, r1, c1 in reversed(merges):
         value = sheet.cell(r0, c0)
-        for r in range(max(r0, row0), min(r1, row0 + depth - 1) + 1):
-            for c in range(c0, c1 + 1):
-                grid[r - row0][c] = value
+        for r in range(max(r0, row0), min(r1, last) + 1):
+            line, unfilled = grid[r - row0], free[r - row0]
+            c = _next_unfilled(unfilled, c0)
+            while c <= c1:
+                line[c] = value
+                unfilled[c] = c + 1
+                c = _next_unfilled(unfilled, c + 1)
     # Files without merge information (CSV, unmerged copies): a score column takes the name
     # of the column on its left, a column under a group takes the group.
     group: object = ""
@@ -698,6 +785,16 @@ def _header_grid(sheet: Sheet, row0: int, depth: int) -> list[list[object]]:
         elif any(not _blank(grid[i][c]) for i in range(1, depth)):
             grid[0][c] = group
     return grid
+
+
+def _next_unfilled(unfilled: list[int], col: int) -> int:
+    """The first unfilled column from `col` (a disjoint-set walk, with path compression)."""
+    root = col
+    while unfilled[root] != root:
+        root = unfilled[root]
+    while unfilled[col] != root:
+        unfilled[col], col = root, unfilled[col]
+    return root
 
 
 def _group_of(value: object) -> str | None:
@@ -748,8 +845,9 @@ def _nearest_names(text: str) -> str:
     return ", ".join(dict.fromkeys(_DISPLAY_BY_KEY[k] for k in found)) or "–"
 
 
-def _column_data(sheet: Sheet, start: int, col: int) -> bool:
-    return any(not _blank(sheet.cell(r, col)) for r in range(start, len(sheet.rows)))
+def _filled_columns(sheet: Sheet, start: int) -> set[int]:
+    """Columns holding a value from row `start` on (one pass, however many columns ask)."""
+    return {c for row in sheet.rows[start:] for c, value in enumerate(row) if not _blank(value)}
 
 
 def _result_columns(sheet: Sheet, row0: int, depth: int, report: _Report) -> _ResultColumns:
@@ -757,6 +855,7 @@ def _result_columns(sheet: Sheet, row0: int, depth: int, report: _Report) -> _Re
     out = _ResultColumns()
     seen: set[tuple[str, str, str]] = set()
     subject_levels: set[str] = set()
+    filled: set[int] | None = None
     for col in range(len(grid[0])):
         # The column's header texts from the top, each once, with the row it stands on.
         path: list[tuple[int, object]] = []
@@ -771,6 +870,9 @@ def _result_columns(sheet: Sheet, row0: int, depth: int, report: _Report) -> _Re
         group = _group_of(top)
         top_key = fold(top)
         header = " / ".join(_text(v) for _, v in path)
+        if any(_personal(v) for _, v in path):  # e.g. "Họ tên (cha)" beside "Họ tên"
+            out.skipped.append((col, header, "personal_data"))
+            continue
         if top_key in _CLASSIFICATION_GROUPS and below:
             code = _CLASSIFICATIONS.get(fold(below[-1][1]))
             if code is None:
@@ -806,7 +908,9 @@ def _result_columns(sheet: Sheet, row0: int, depth: int, report: _Report) -> _Re
             if unknown is None and not _is_label(value):
                 unknown = (offset, value)
         if item is None:
-            if unknown is not None or _column_data(sheet, row0 + depth, col):
+            if unknown is None and filled is None:
+                filled = _filled_columns(sheet, row0 + depth)
+            if unknown is not None or col in filled:
                 offset, value = unknown or path[-1]
                 report.error("column_unmapped", sheet, row0 + offset, col, header=header,
                              nearest=_nearest_names(_text(value)))
@@ -845,7 +949,9 @@ def _class_of_sheet(sheet: Sheet, titles: list[tuple[int, int, str]]) -> str | N
 
 
 def _signature_row(row: list[object]) -> bool:
-    return any(isinstance(v, str) and _SIGNATURE.search(_plain(v)) for v in row)
+    """A row of the signature block: its first few texts, each short, say so."""
+    texts = [v for v in row if isinstance(v, str) and v][:TITLE_CELLS_PER_ROW]
+    return any(len(v) <= 200 and _SIGNATURE.search(_plain(v)) for v in texts)
 
 
 @dataclass
@@ -889,9 +995,15 @@ def _read_results_sheet(header: _Header, display_name: str, period_hint: str | N
     out = _SheetResults(stated_period, grade, grades, class_name)
 
     code_col, name_col = identity["student_id"], identity["full_name"]
+    if _personal_ids(report, sheet, row0, row0 + depth, code_col):
+        return None
+    class_col = identity.get("class_id")
+    classless: list[tuple[int, str, str]] = []
     year_cols = {f: identity[f] for f in ("completed", "promoted", "classification", "award")
                  if f in identity}
     for r in range(row0 + depth, len(sheet.rows)):
+        if report.flooded:
+            break
         row = sheet.rows[r]
         if not _nonblank(row) or _is_total_row(row):
             continue
@@ -902,9 +1014,13 @@ def _read_results_sheet(header: _Header, display_name: str, period_hint: str | N
             if name:
                 report.warn("student_code_missing", sheet, r, code_col, name=name)
             continue
+        if _code_too_long(report, sheet, r, code_col, "student_id", period):
+            continue
         if not _first_occurrence(report, "duplicate_student", sheet, r, code_col, student_id,
                                  name, first_seen):
             continue
+        if class_col is not None and _blank(sheet.cell(r, class_col)):
+            classless.append((r, student_id, name))
         female = _tick(sheet.cell(r, identity["female"])) if "female" in identity else None
         out.roster.append({
             "class_id": _optional_text(sheet, r, identity.get("class_id")) or class_name,
@@ -939,6 +1055,7 @@ def _read_results_sheet(header: _Header, display_name: str, period_hint: str | N
             if year is not None:
                 out.year_rows.append(year)
                 out.values += sum(year[f] is not None for f in ("classification", "award"))
+    _classless(report, sheet, class_col, classless, len(out.roster))
     return out
 
 
@@ -1028,6 +1145,38 @@ def _first_occurrence(report: _Report, code: str, sheet: Sheet, r: int, col: int
     else:
         report.warn("duplicate_row", sheet, r, col, id=key, first_row=first_row + 1)
     return False
+
+
+def _personal_ids(report: _Report, sheet: Sheet, row0: int, start: int, col: int) -> bool:
+    """A code column holding 12-digit numbers holds personal ID numbers (CCCD), not the
+    sector's codes: a structural error naming the column; True when found."""
+    rows = [r for r in range(start, len(sheet.rows))
+            if _PERSONAL_ID.fullmatch(_text(sheet.cell(r, col)))]
+    if rows:
+        report.error("code_personal_id", sheet, rows[0], col,
+                     header=_text(sheet.cell(row0, col)), count=len(rows))
+    return bool(rows)
+
+
+def _code_too_long(report: _Report, sheet: Sheet, r: int, col: int, item_code: str,
+                   period: str | None = None) -> bool:
+    """A code of more than MAX_CODE_CHARS characters is a bad value: its row is skipped."""
+    raw = sheet.cell(r, col)
+    if len(_text(raw)) <= MAX_CODE_CHARS:
+        return False
+    report.bad_cell("code_too_long", sheet, r, col, raw, item_code=item_code, period=period,
+                    limit=MAX_CODE_CHARS)
+    return True
+
+
+def _classless(report: _Report, sheet: Sheet, col: int | None,
+               rows: list[tuple[int, str, str]], read: int) -> None:
+    """Rows without a class code in a file whose other rows have one: each an error naming
+    its cell (the class would otherwise be missing only when the snapshot is written)."""
+    if col is None or not rows or len(rows) >= read:
+        return  # no class codes in the file at all: like a file without the column
+    for r, student_id, name in rows:
+        report.error("class_code_missing", sheet, r, col, id=student_id, name=name)
 
 
 def _level_cell(report: _Report, sheet: Sheet, r: int, col: int, raw: object,
@@ -1162,19 +1311,27 @@ def _grade_cell(report: _Report, sheet: Sheet, r: int, col: int | None) -> int |
 def _read_students(header: _Header, report: _Report, parsed: ParsedFile) -> None:
     sheet, row0 = header.sheet, header.row
     cols = _STUDENT_FIELDS.locate(sheet.rows[row0])
+    parsed.skipped += _personal_columns(sheet, row0)
     if not report.missing_columns("students", _STUDENT_FIELDS, cols, sheet, row0):
         return
+    if _personal_ids(report, sheet, row0, row0 + 1, cols["student_id"]):
+        return
     students, classes = [], {}
+    classless: list[tuple[int, str, str]] = []
     first_seen: dict[str, tuple[int, str]] = {}
 
     def text(r: int, name: str) -> str:
         return _text(sheet.cell(r, cols[name])) if name in cols else ""
 
     for r in range(row0 + 1, len(sheet.rows)):
+        if report.flooded:
+            break
         if not _nonblank(sheet.rows[r]) or _is_total_row(sheet.rows[r]):
             continue
         student_id, name = text(r, "student_id"), text(r, "full_name")
         if not student_id and not name:
+            continue
+        if _code_too_long(report, sheet, r, cols["student_id"], "student_id"):
             continue
         class_name = text(r, "class_name")
         class_id = text(r, "class_id") or class_name or None
@@ -1188,6 +1345,8 @@ def _read_students(header: _Header, report: _Report, parsed: ParsedFile) -> None
         if not _first_occurrence(report, "duplicate_student", sheet, r, cols["student_id"],
                                  student_id, name, first_seen):
             continue
+        if class_id is None:
+            classless.append((r, student_id, name))
         gender_raw = sheet.cell(r, cols["gender"]) if "gender" in cols else ""
         gender = _GENDERS.get(fold(gender_raw))
         if gender is None and not _blank(gender_raw):
@@ -1205,6 +1364,8 @@ def _read_students(header: _Header, report: _Report, parsed: ParsedFile) -> None
             known["class_name"] = known["class_name"] or class_name or None
             known["grade"] = (known["grade"] or _grade_cell(report, sheet, r, cols.get("grade"))
                               or _grade_of_class(class_name or class_id))
+    _classless(report, sheet, cols.get("class_id", cols.get("class_name")), classless,
+               len(students))
     parsed.rows = len(students)
     parsed.tables = {
         "student": _frame(students, ("student_id", "class_id", "full_name", "birth_date",
@@ -1249,11 +1410,16 @@ def _sessions(report: _Report, sheet: Sheet, r: int, cols: dict[str, int]) -> in
 def _read_staff(header: _Header, report: _Report, parsed: ParsedFile) -> None:
     sheet, row0 = header.sheet, header.row
     cols = _STAFF_FIELDS.locate(sheet.rows[row0])
+    parsed.skipped += _personal_columns(sheet, row0)
     if not report.missing_columns("staff", _STAFF_FIELDS, cols, sheet, row0):
+        return
+    if _personal_ids(report, sheet, row0, row0 + 1, cols["staff_id"]):
         return
     staff = []
     first_seen: dict[str, tuple[int, str]] = {}
     for r in range(row0 + 1, len(sheet.rows)):
+        if report.flooded:
+            break
         if not _nonblank(sheet.rows[r]) or _is_total_row(sheet.rows[r]):
             continue
         staff_id = _text(sheet.cell(r, cols["staff_id"]))
@@ -1261,6 +1427,8 @@ def _read_staff(header: _Header, report: _Report, parsed: ParsedFile) -> None:
         if not staff_id:
             if name:
                 report.warn("staff_code_missing", sheet, r, cols["staff_id"], name=name)
+            continue
+        if _code_too_long(report, sheet, r, cols["staff_id"], "staff_id"):
             continue
         if not _first_occurrence(report, "duplicate_staff", sheet, r, cols["staff_id"],
                                  staff_id, name, first_seen):
@@ -1295,6 +1463,7 @@ def _subject_code(value: object) -> str | None:
 def _read_assignments(header: _Header, report: _Report, parsed: ParsedFile) -> None:
     sheet, row0 = header.sheet, header.row
     cols = _ASSIGNMENT_FIELDS.locate(sheet.rows[row0])
+    parsed.skipped += _personal_columns(sheet, row0)
     if not report.missing_columns("assignments", _ASSIGNMENT_FIELDS, cols, sheet, row0):
         return
     assignments: dict[tuple, dict] = {}
@@ -1304,6 +1473,8 @@ def _read_assignments(header: _Header, report: _Report, parsed: ParsedFile) -> N
         return _text(sheet.cell(r, cols[name])) if name in cols else ""
 
     for r in range(row0 + 1, len(sheet.rows)):
+        if report.flooded:
+            break
         if not _nonblank(sheet.rows[r]) or _is_total_row(sheet.rows[r]):
             continue
         class_id, subject_raw = text(r, "class_id"), sheet.cell(r, cols["subject"])
@@ -1367,13 +1538,16 @@ def _amount(report: _Report, sheet: Sheet, r: int, col: int | None, item_code: s
     return int(number) if whole else number
 
 
-def _read_rooms(header: _Header, report: _Report) -> list[dict]:
+def _read_rooms(header: _Header, report: _Report, parsed: ParsedFile) -> list[dict]:
     sheet, row0 = header.sheet, header.row
     cols = _ROOM_FIELDS.locate(sheet.rows[row0])
+    parsed.skipped += _personal_columns(sheet, row0)
     if not report.missing_columns("rooms", _ROOM_FIELDS, cols, sheet, row0):
         return []
     rooms = []
     for r in range(row0 + 1, len(sheet.rows)):
+        if report.flooded:
+            break
         if not _nonblank(sheet.rows[r]) or _is_total_row(sheet.rows[r]):
             continue
         room_type = _text(sheet.cell(r, cols["room_type"]))
@@ -1392,13 +1566,16 @@ def _read_rooms(header: _Header, report: _Report) -> list[dict]:
     return rooms
 
 
-def _read_equipment(header: _Header, report: _Report) -> list[dict]:
+def _read_equipment(header: _Header, report: _Report, parsed: ParsedFile) -> list[dict]:
     sheet, row0 = header.sheet, header.row
     cols = _EQUIPMENT_FIELDS.locate(sheet.rows[row0])
+    parsed.skipped += _personal_columns(sheet, row0)
     if not report.missing_columns("equipment", _EQUIPMENT_FIELDS, cols, sheet, row0):
         return []
     items = []
     for r in range(row0 + 1, len(sheet.rows)):
+        if report.flooded:
+            break
         if not _nonblank(sheet.rows[r]) or _is_total_row(sheet.rows[r]):
             continue
         item = _text(sheet.cell(r, cols["item"]))
@@ -1414,9 +1591,10 @@ def _read_equipment(header: _Header, report: _Report) -> list[dict]:
 
 
 def _read_facilities(headers: list[_Header], report: _Report, parsed: ParsedFile) -> None:
-    rooms = [room for h in headers if h.layout == "rooms" for room in _read_rooms(h, report)]
+    rooms = [room for h in headers if h.layout == "rooms"
+             for room in _read_rooms(h, report, parsed)]
     equipment = [e for h in headers if h.layout == "equipment"
-                 for e in _read_equipment(h, report)]
+                 for e in _read_equipment(h, report, parsed)]
     parsed.rows = len(rooms) + len(equipment)
     parsed.tables = {
         "room": _frame(rooms, ("room_id", "site", "room_type", "construction", "area_m2",
@@ -1448,7 +1626,10 @@ def read_file(path: Path, display_name: str | None = None,
     display_name = display_name or path.name
     report = _Report(display_name)
     try:
+        _check_size(path, display_name)
         data = path.read_bytes()
+    except ImportRefused as refused:
+        return ParsedFile(display_name, "unknown", "", problems=refused.problems)
     except OSError as exc:
         report.error("file_unreadable", reason=exc.strerror or str(exc))
         return ParsedFile(display_name, "unknown", "", problems=report.problems)

@@ -36,6 +36,13 @@ CREATE TABLE IF NOT EXISTS audit_log (
     action TEXT NOT NULL,
     detail TEXT
 );
+-- Per-account preferences (the language): they follow the account to any browser.
+CREATE TABLE IF NOT EXISTS user_setting (
+    username TEXT NOT NULL,
+    name TEXT NOT NULL,
+    value TEXT,
+    PRIMARY KEY (username, name)
+);
 """
 
 
@@ -65,6 +72,20 @@ def connect(data_dir: Path | str) -> Iterator[sqlite3.Connection]:
         raise
     finally:
         con.close()
+
+
+def user_setting(data_dir: Path | str, username: str, name: str) -> str | None:
+    with connect(data_dir) as con:
+        row = con.execute("SELECT value FROM user_setting WHERE username = ? AND name = ?",
+                          (username, name)).fetchone()
+    return row[0] if row else None
+
+
+def set_user_setting(data_dir: Path | str, username: str, name: str, value: str) -> None:
+    with connect(data_dir) as con:
+        con.execute("INSERT INTO user_setting (username, name, value) VALUES (?, ?, ?) "
+                    "ON CONFLICT (username, name) DO UPDATE SET value = excluded.value",
+                    (username, name, value))
 
 
 def audit(data_dir: Path | str, actor: str | None, action: str, **detail: object) -> None:

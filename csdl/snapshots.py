@@ -75,6 +75,14 @@ def new_snapshot_id(taken_at: datetime) -> str:
     return f"{taken_at:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
 
 
+def taken_at_of(snapshot_id: str) -> datetime | None:
+    """The time a snapshot id starts with (what users are shown instead of the id)."""
+    try:
+        return datetime.strptime(snapshot_id[:15], "%Y%m%d-%H%M%S")
+    except (TypeError, ValueError):
+        return None
+
+
 def catalogue_frames() -> dict[str, pd.DataFrame]:
     """The rule catalogues every snapshot carries."""
     subject = pd.DataFrame([(s.code, s.name_vi, s.name_en, s.kind) for s in rules.SUBJECTS],
@@ -179,6 +187,107 @@ def write_snapshot(
         raise
     return SnapshotInfo(snapshot_id, school_year, taken_at, source, created_at, created_by,
                         note, final)
+
+
+# Temporary files of the store, with the writer's pid in the name: a snapshot (and DuckDB's WAL
+# beside it), its info and checksum records, and a summary.
+_TMP_SNAPSHOT_RE = re.compile(r"^\.tmp-[0-9]{8}-[0-9]{6}-[0-9a-f]{6}(?:-(?P<pid>[0-9]+)"
+                              r"\.duckdb(?:\.wal)?|\.(?:json|sha256)-(?P<rec>[0-9]+))$")
+_TMP_SUMMARY_RE = re.compile(r"^\.tmp-[0-9]{8}-[0-9]{6}-[0-9a-f]{6}-(?P<pid>[0-9]+)\.parquet$")
+_START_SLACK_S = 1.0  # process start times are in clock ticks; file times may be coarse
+
+
+def remove_leftovers(data_dir: Path | str) -> list[Path]:
+    """Remove what writers killed half-way left behind and return the paths removed.
+
+    A temporary file goes when the process named in it is no longer running, or when that pid
+    now belongs to a process started after the file was last written (a reused pid: after a
+    restart the server may get the pid of an import killed before it). The pid is checked even
+    under the write lock, as the demo generator and `summaries.ensure_summary` write without it.
+    Then an info or checksum record, or a summary, whose snapshot was never renamed into place
+    (and is not being written) goes too. The caller holds `ingest.write_lock`, so no import or
+    restore is between writing those records and its rename."""
+    removed: list[Path] = []
+    folders = ((snapshots_dir(data_dir), _TMP_SNAPSHOT_RE),
+               (summaries.summaries_dir(data_dir), _TMP_SUMMARY_RE))
+    for folder, pattern in folders:
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.iterdir()):
+            match = pattern.match(path.name)
+            if match is None:
+                continue
+            pid = int(match["pid"] or match.groupdict().get("rec") or 0)
+            try:
+                if _writer_may_run(pid, path.stat().st_mtime):
+                    continue
+                path.unlink()
+            except OSError:  # gone meanwhile, or still open (Windows): the next start retries
+                continue
+            removed.append(path)
+    folder = snapshots_dir(data_dir)
+    beside = [*folder.glob("*.json"), *folder.glob("*.sha256"),
+              *summaries.summaries_dir(data_dir).glob("*.parquet")]
+    for path in sorted(beside):
+        snapshot_id = path.stem
+        if not SNAPSHOT_ID_RE.match(snapshot_id):
+            continue
+        # The temporary file first: a writer renames it to the final name, never the reverse.
+        if any(folder.glob(f".tmp-{snapshot_id}-*.duckdb")) or \
+                snapshot_path(data_dir, snapshot_id).exists():
+            continue
+        try:
+            path.unlink()
+        except OSError:
+            continue
+        removed.append(path)
+    return removed
+
+
+def _writer_may_run(pid: int, written_at: float) -> bool:
+    """Whether process `pid` may still be writing a file last written at `written_at`."""
+    running, started = _process(pid)
+    return running and (started is None or started <= written_at + _START_SLACK_S)
+
+
+def _process(pid: int) -> tuple[bool, float | None]:
+    """(running, start time as a Unix time or None when unknown) of a process."""
+    if pid <= 0:
+        return False, None
+    if os.name == "nt":
+        return _windows_process_running(pid), None
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False, None
+    except PermissionError:  # another user's process: it exists
+        pass
+    try:  # Linux: a zombie is not running; field 22 is the start in clock ticks after boot
+        stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        if stat[0] in ("Z", "X"):
+            return False, None
+        boot = next(float(line.split()[1]) for line in
+                    Path("/proc/stat").read_text().splitlines() if line.startswith("btime "))
+        return True, boot + int(stat[19]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        return True, None
+
+
+def _windows_process_running(pid: int) -> bool:
+    # os.kill(pid, 0) would terminate the process on Windows: ask the kernel instead.
+    import ctypes
+
+    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined]
+    handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
+    if not handle:
+        return ctypes.get_last_error() == 5  # type: ignore[attr-defined]  # ACCESS_DENIED: exists
+    try:
+        code = ctypes.c_ulong()
+        if not kernel32.GetExitCodeProcess(handle, ctypes.byref(code)):
+            return True
+        return code.value == 259  # STILL_ACTIVE
+    finally:
+        kernel32.CloseHandle(handle)
 
 
 def load_tables(con: duckdb.DuckDBPyConnection,

@@ -654,7 +654,8 @@ def print_title(check: SpotCheck, lang: str = "vi") -> tuple[str, str]:
     names = rules.PERIOD_NAMES_EN if lang == "en" else rules.PERIOD_NAMES_VI
     title = t("spot.print_title", lang, check_id=check.id,
               period=f"{names[check.period]} ({check.period})")
-    subtitle = t("spot.print_subtitle", lang, snapshot=check.snapshot_id,
+    subtitle = t("spot.print_subtitle", lang,
+                 snapshot=fmt_datetime(snapshots.taken_at_of(check.snapshot_id)),
                  created=fmt_datetime(check.created_at), by=check.created_by or "–",
                  printed=fmt_date(now_local()))
     return title, subtitle

@@ -16,8 +16,63 @@ from .i18n import fmt_date, fmt_datetime, t
 from .timeutil import now_local
 
 
+LANGUAGES = {"Tiếng Việt": "vi", "English": "en"}
+
+
 def lang() -> str:
+    """The user's language: the switch as it is in this run (so the menu, built before the
+    switch is drawn, follows a change at once), else the account's saved choice."""
+    choice = st.session_state.get("lang_radio")
+    if choice in LANGUAGES:
+        return LANGUAGES[choice]
+    if "lang" not in st.session_state and st.session_state.get("username"):
+        from . import records
+
+        try:
+            saved = records.user_setting(data_dir(), st.session_state["username"], "lang")
+        except (OSError, records.RecordsBusy):
+            saved = None
+        st.session_state["lang"] = saved or "vi"
     return "en" if st.session_state.get("lang") == "en" else "vi"
+
+
+def streamlit_texts() -> None:
+    """Streamlit's own texts that no API sets (the file uploader's button and limits) in the
+    user's language, by CSS: the English text is hidden and the translation drawn in its place.
+    The English mode keeps Streamlit's. Call once per run, before the page."""
+    if lang() == "en":
+        return
+    size = st.get_option("server.maxUploadSize")
+    button, limit = tr("ui.upload_button"), tr("ui.upload_limit", size=size)
+    # The original text is display:none (so it is not read out or copied); the translation is
+    # drawn by its container's ::after.
+    st.html(f"""<style>
+[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p {{
+  display: none; }}
+[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"]::after {{
+  content: "{button}"; }}
+[data-testid="stFileUploaderDropzoneInstructions"] span {{ display: none; }}
+[data-testid="stFileUploaderDropzoneInstructions"] > div::after {{
+  content: "{limit}"; font-size: 0.875rem; }}
+</style>""")
+
+
+def file_uploader(label: str, key: str, multiple: bool = False):
+    """A file uploader that takes any file: files are recognised by their content and refused
+    with a message in the user's language (a type list would make Streamlit refuse in English)."""
+    return st.file_uploader(label, accept_multiple_files=multiple, key=key)
+
+
+def _save_language() -> None:
+    from . import records
+
+    chosen = LANGUAGES.get(st.session_state.get("lang_radio"), "vi")
+    st.session_state["lang"] = chosen
+    if st.session_state.get("username"):
+        try:  # the choice follows the account to a reload or another browser
+            records.set_user_setting(data_dir(), st.session_state["username"], "lang", chosen)
+        except (OSError, records.RecordsBusy):
+            pass  # the choice still holds for this session
 
 
 def tr(key: str, **params: object) -> str:
@@ -29,10 +84,11 @@ def data_dir() -> Path:
 
 
 def language_switch() -> None:
-    choice = st.sidebar.radio(
-        "Ngôn ngữ / Language", ["Tiếng Việt", "English"], horizontal=True,
-        index=1 if lang() == "en" else 0, key="lang_radio")
-    st.session_state["lang"] = "en" if choice == "English" else "vi"
+    current = lang()
+    if st.session_state.get("lang_radio") not in LANGUAGES:  # a new session: the saved choice
+        st.session_state["lang_radio"] = next(k for k, v in LANGUAGES.items() if v == current)
+    st.sidebar.radio("Ngôn ngữ / Language", list(LANGUAGES), horizontal=True, key="lang_radio",
+                     on_change=_save_language)
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
@@ -84,7 +140,8 @@ def pick_snapshot() -> snapshots.SnapshotInfo | None:
     by_id = {s.snapshot_id: s for s in snaps}
     chosen = st.sidebar.selectbox(
         tr("ui.snapshot"), ids, index=index,
-        format_func=lambda i: f"{fmt_datetime(by_id[i].taken_at)} · {by_id[i].school_year}"
+        # Short enough for the sidebar: the time says the school year.
+        format_func=lambda i: fmt_datetime(by_id[i].taken_at)
                               + (f" · {tr('ui.latest')}" if i == ids[0] else ""))
     if chosen != ids[0]:
         st.query_params["snapshot"] = chosen
@@ -363,6 +420,7 @@ def guard(page_key: str) -> None:
         sign_in_form()
         st.stop()
     if not access.allowed(page_key, current_roles()):
+        st.title(tr("ui.no_access_title"))
         st.warning(tr("ui.sign_in_required"))
         st.stop()
     apply_scope()

@@ -37,8 +37,7 @@ tab_import, tab_snapshots, tab_guide, tab_backup = st.tabs(
      ui.tr("data.tab_backup")])
 
 with tab_import:
-    uploads = st.file_uploader(ui.tr("data.upload"), accept_multiple_files=True,
-                               type=["xls", "xlsx", "csv"])
+    uploads = ui.file_uploader(ui.tr("data.upload"), key="import_upload", multiple=True)
     latest = snapshots.latest_snapshot(data_dir)
     c1, c2, c3 = st.columns(3)
     period_choice = c1.selectbox(ui.tr("data.period_hint"), ["", *rules.PERIODS],
@@ -115,8 +114,14 @@ with tab_import:
             if st.button(ui.tr("data.do_import"), type="primary"):
                 try:
                     with st.spinner(ui.tr("data.writing")):
-                        info = ingest.commit_import(prepared, data_dir,
-                                                    created_by=ui.user_name(), trial=trial)
+                        info = ingest.commit_import(
+                            prepared, data_dir, created_by=ui.user_name(), trial=trial,
+                            on_wait=lambda holder: st.info(
+                                ingest.waiting_message(holder, lang, quote=literal)))
+                except ingest.BaseChanged as changed:  # another import wrote since the preview
+                    st.error(changed.message(lang))
+                except ingest.WriteLocked as busy:  # nothing was written
+                    st.error(busy.message(lang, quote=literal))
                 except failures.WRITE_ERRORS as exc:  # a full disk: nothing was written
                     st.error(ui.tr("import.write_failed",
                                    reason=failures.write_failure(exc, lang)))
@@ -124,7 +129,7 @@ with tab_import:
                     records.audit(data_dir, ui.user_name(), "import",
                                   snapshot_id=info.snapshot_id, files=[f.name for f in parsed])
                     st.session_state.pop("parsed_key", None)
-                    st.success(ui.tr("data.imported", snapshot_id=info.snapshot_id))
+                    st.success(ui.tr("data.imported", when=fmt_datetime(info.taken_at)))
 
 with tab_snapshots:
     good, bad = snapshots.list_snapshots(data_dir)
@@ -132,11 +137,11 @@ with tab_snapshots:
         st.error(ui.tr("data.bad_snapshot", name=path.name, reason=reason))
     if good:
         ui.table(pd.DataFrame([{
-            "snapshot_id": s.snapshot_id, "school_year": s.school_year,
+            "school_year": s.school_year,
             "taken_at": fmt_datetime(s.taken_at), "source": ui.tr(f"source.{s.source}"),
             "note": "" if several else s.note or "",
         } for s in reversed(good)]),
-            {"snapshot_id": "data.col_snapshot", "school_year": "data.col_year",
+            {"school_year": "data.col_year",
              "taken_at": "data.col_taken_at", "source": "data.col_source",
              "note": "data.col_note"},
             title=ui.tr("export.title_snapshots"), snapshot=None, key="snapshots")
@@ -182,7 +187,7 @@ with tab_backup:
                                key="backup_download")
 
         st.markdown("#### " + ui.tr("data.restore_title"))
-        upload = st.file_uploader(ui.tr("data.restore_upload"), type=["zip"], key="restore_upload")
+        upload = ui.file_uploader(ui.tr("data.restore_upload"), key="restore_upload")
         if upload is not None:
             archive_name = Path(upload.name).name or "backup.zip"
             upload_key = hashlib.sha256(upload.getvalue()).hexdigest()
@@ -219,13 +224,19 @@ with tab_backup:
                         path = Path(tmp) / archive_name
                         path.write_bytes(upload.getvalue())
                         try:  # checked again: restore never trusts an earlier check
-                            restored = backup.restore(data_dir, path, actor=ui.user_name())
+                            restored = backup.restore(
+                                data_dir, path, actor=ui.user_name(),
+                                on_wait=lambda holder: st.info(
+                                    ingest.waiting_message(holder, lang, quote=literal)))
                         except backup.BackupRefused:
                             restored = None
                             st.error(ui.tr("backup.refused", archive=literal(archive_name)))
                         except records.RecordsBusy as exc:
                             restored = None
                             st.error(ui.tr(exc.key, seconds=fmt_number(exc.seconds, lang)))
+                        except ingest.WriteLocked as busy:  # an import or restore is writing
+                            restored = None
+                            st.error(busy.message(lang, quote=literal))
                         except failures.WRITE_ERRORS as exc:
                             restored = None
                             st.error(ui.tr("backup.restore_failed",

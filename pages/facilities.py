@@ -34,8 +34,10 @@ for col, indicator, key, decimals in (
     row = by_indicator.loc[indicator]
     value = "–" if pd.isna(row["ratio"]) else fmt_number(row["ratio"], lang, decimals)
     col.metric(ui.tr(key), value,
-               delta="✓" if row["met"] else f"−{fmt_number(row['shortfall'], lang)}",
-               delta_color="normal" if row["met"] else "inverse",
+               # In words, no arrow: a shortfall is not a fall ("↑ −12" read as a rise).
+               delta=ui.tr("facilities.met") if row["met"] else ui.tr(
+                   "facilities.not_met", shortfall=fmt_number(row["shortfall"], lang)),
+               delta_color="green" if row["met"] else "red", delta_arrow="off",
                help=ui.tr(f"facilities.norm.{indicator}",
                           norm=fmt_number(row["norm"], lang, decimals),
                           base=fmt_number(row["base"], lang),

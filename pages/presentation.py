@@ -77,7 +77,8 @@ def show(shown: deck.Deck, slide: deck.Slide, number: int, total: int,
 with st.container(key="deck-controls"):
     with st.expander(ui.tr("deck.options"), expanded=not st.session_state.get("deck_projector")):
         chosen = st.multiselect(ui.tr("deck.pick_slides"), deck.SLIDES, default=wanted,
-                                format_func=lambda k: deck.slide_name(k, lang), key="deck_slides")
+                                format_func=lambda k: deck.slide_name(k, lang), key="deck_slides",
+                                placeholder=ui.tr("ui.choose"))
         c1, c2 = st.columns(2)
         projector = c1.toggle(ui.tr("deck.projector"), key="deck_projector",
                               help=ui.tr("deck.projector_help"))

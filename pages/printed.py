@@ -148,7 +148,9 @@ with tab_print:
             done_prints = done_prints.assign(
                 printed_at=[fmt_datetime(pd.Timestamp(v).to_pydatetime())
                             for v in done_prints["printed_at"]],
-                format=[ui.tr(f"printing.format_{f}") for f in done_prints["format"]])
+                format=[ui.tr(f"printing.format_{f}") for f in done_prints["format"]],
+                snapshot_id=[fmt_datetime(snapshots.taken_at_of(s))
+                             for s in done_prints["snapshot_id"]])
             ui.table(done_prints, {"print_code": "printing.col_code",
                                    "printed_at": "printing.col_printed_at",
                                    "printed_by": "printing.col_printed_by",
@@ -170,7 +172,8 @@ with tab_code:
             st.info(ui.tr("printing.sheet_found", code=sheet.print_code,
                           class_name=literal(sheet.class_name or sheet.class_id),
                           period=period_label(sheet.period), when=fmt_datetime(sheet.printed_at),
-                          by=sheet.printed_by or "–", snapshot=sheet.snapshot_id))
+                          by=sheet.printed_by or "–",
+                          snapshot=fmt_datetime(snapshots.taken_at_of(sheet.snapshot_id))))
             st.caption(ui.tr("printing.compared_with", snapshot=compared.snapshot_id,
                              when=fmt_datetime(compared.taken_at)))
             report_differences(found)
@@ -193,8 +196,7 @@ with tab_elsewhere:
                       key="elsewhere_method",
                       format_func=lambda m: ui.tr(f"printing.method_{m}"))
     if method == "upload":
-        upload = st.file_uploader(ui.tr("printing.upload"), type=["xls", "xlsx", "csv"],
-                                  key="elsewhere_upload")
+        upload = ui.file_uploader(ui.tr("printing.upload"), key="elsewhere_upload")
         if upload is not None:
             with tempfile.TemporaryDirectory() as folder:
                 path = Path(folder) / Path(upload.name).name

@@ -96,11 +96,12 @@ with tab_schedule:
             {"period": "schedule.field_period", "grade": "schedule.field_grade",
              "opens": "schedule.field_opens", "deadline": "schedule.field_deadline",
              "lock": "schedule.field_lock", "updated": "schedule.updated"},
-            title=ui.tr("export.title_schedule", year=year), snapshot=None, key="schedule")
+            key="schedule")  # one download below: the file that can be edited and imported back
         st.caption(ui.tr("schedule.override_note"))
     st.download_button(ui.tr("schedule.download"),
                        schedule.export_excel(data_dir, year, school_id=school_id),
-                       file_name=f"lich_khoa_so_{year}.xlsx", mime=XLSX)
+                       file_name=f"lich_khoa_so_{year}.xlsx", mime=XLSX,
+                       help=ui.tr("schedule.download_help"))
 
     if can_edit and not can_edit_schedule:
         st.info(ui.tr("schedule.no_school_edit"))
@@ -138,8 +139,7 @@ with tab_schedule:
 
         st.markdown("#### " + ui.tr("schedule.upload_title"))
         st.caption(ui.tr("schedule.upload_help", year=year))
-        upload = st.file_uploader(ui.tr("schedule.upload"), type=["xlsx", "xls"],
-                                  key="schedule_upload")
+        upload = ui.file_uploader(ui.tr("schedule.upload"), key="schedule_upload")
         if upload is not None and st.button(ui.tr("schedule.do_import", year=year)):
             try:
                 count = schedule.import_excel(data_dir, upload.getvalue(), actor,

@@ -98,19 +98,20 @@ with tab_new:
     c1, c2 = st.columns(2)
     grades = c1.multiselect(ui.tr("spot.scope_grades"),
                             sorted(int(g) for g in classes["grade"].unique()),
-                            format_func=lambda g: ui.tr("chart.grade_label", grade=g))
+                            format_func=lambda g: ui.tr("chart.grade_label", grade=g),
+                            placeholder=ui.tr("ui.choose"))
     shown_classes = classes[classes["grade"].isin(grades)] if grades else classes
     class_names = dict(zip(shown_classes["class_id"], shown_classes["class_name"]))
     class_ids = c2.multiselect(ui.tr("spot.scope_classes"), list(class_names),
-                               format_func=class_names.get)
+                               format_func=class_names.get, placeholder=ui.tr("ui.choose"))
     entered = set(values["item_code"])
     c1, c2 = st.columns(2)
     subjects = c1.multiselect(ui.tr("spot.scope_subjects"),
                               [s.code for s in rules.SUBJECTS if s.code in entered],
-                              format_func=ui.item_name)
+                              format_func=ui.item_name, placeholder=ui.tr("ui.choose"))
     traits = c2.multiselect(ui.tr("spot.scope_traits"),
                             [t.code for t in rules.TRAITS if t.code in entered],
-                            format_func=ui.item_name)
+                            format_func=ui.item_name, placeholder=ui.tr("ui.choose"))
     st.caption(ui.tr("spot.scope_items_help"))
     scope = spotcheck.Scope(grades, class_ids, subjects, traits)
     available = len(scope.apply(values))

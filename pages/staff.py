@@ -171,8 +171,7 @@ with tab_accounts:
                        file_name="phu_luc_1_tai_khoan.xlsx", key="dl-account-template",
                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     if set(accounts.IMPORT_ROLES) & ui.current_roles():
-        upload = st.file_uploader(ui.tr("accounts.upload"), type=["xlsx", "xls", "csv"],
-                                  key="account_upload")
+        upload = ui.file_uploader(ui.tr("accounts.upload"), key="account_upload")
         if upload is not None and st.button(ui.tr("accounts.do_import"), key="account_import"):
             try:
                 count = accounts.import_register(data_dir, school_id, upload.getvalue(),

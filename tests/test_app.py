@@ -55,10 +55,16 @@ def test_overview_shows_school_age_and_completion(data_env):
 
 
 @pytest.mark.parametrize("page,role", REFUSED)
-def test_navigation_leaves_out_refused_pages(data_env, page, role):
+def test_refused_pages_open_to_a_message_in_vietnamese(data_env, page, role):
+    # Registered but hidden from the menu: a link opens our message, not Streamlit's English
+    # "Page not found", and nothing of the page.
     at = signed_in("app.py", role).run()
-    with pytest.raises(ValueError, match="Could not find a navigation page"):
-        at.switch_page(f"pages/{page}.py")
+    at.switch_page(f"pages/{page}.py").run()
+    assert not at.exception, at.exception
+    assert [h.value for h in at.title] == ["Không có quyền xem trang này"]
+    assert [w.value for w in at.warning] == [
+        "Vui lòng đăng nhập bằng tài khoản có quyền xem trang này."]
+    assert not at.dataframe and not at.metric
 
 
 @pytest.mark.parametrize("page,role", ALLOWED)

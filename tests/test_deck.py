@@ -141,7 +141,7 @@ def test_pptx_is_16_9_with_native_charts_and_the_texts(decks):
         for figure in model.figures:
             assert figure.label in text and figure.value in text
     assert "Trường Tiểu học" in made.footer() and "CK1" in made.footer()
-    assert "20270108-170000" in made.footer() and "09/01/2027" in made.footer()
+    assert "Dữ liệu lúc 08/01/2027 17:00" in made.footer() and "09/01/2027" in made.footer()
 
 
 def test_pptx_charts_hold_the_pages_numbers(demo_school, decks):
@@ -280,11 +280,17 @@ def test_counts_under_five_show_as_less_than_five(small_school):
     assert series.labels == ("<5", "8", "<5", "<5")
     assert staff.takeaway == ("11 cán bộ đang làm việc; 83,3% giáo viên đạt chuẩn trình độ "
                               "đào tạo (Luật Giáo dục 2019).")
-    for slide in made.slides:  # no count chart holds a value from 1 to 4
-        if slide.chart is not None and not slide.chart.percent and slide.key != "facilities" \
-                and slide.key != "overview":
+    # No count of people in a chart holds a value from 1 to 4; rooms, entries and data-quality
+    # findings are not people and are drawn as they are.
+    for slide in made.slides:
+        if slide.chart is not None and not slide.chart.percent \
+                and slide.key not in ("facilities", "overview", "quality"):
             for s in slide.chart.series:
                 assert not [v for v in s.values if 0 < v < deck.SMALL], slide.key
+
+    quality = slides["quality"]
+    assert "<5" not in quality.takeaway and all("<5" not in f.value for f in quality.figures)
+    assert [v for s in quality.chart.series for v in s.values if 0 < v < deck.SMALL]
 
     # Fewer than 5 enrolled students: no share of levels is drawn at all.
     assert slides["results"].chart is None
@@ -305,16 +311,15 @@ def test_counts_under_five_show_as_less_than_five(small_school):
     assert not [n for n in names if n in text or n in page]
 
 
-def test_quality_counts_under_five(small_school):
+def test_quality_counts_are_entries_shown_exactly(small_school):
+    """Data-quality findings count entries, not people: no "<5", the true counts drawn."""
     data_dir, info, _ = small_school
     made = deck.make(data_dir, info, "S1", "CK1", ["quality"], made_on=MADE_ON)
     [slide] = made.slides
     assert slide.chart is not None
     [series] = slide.chart.series
-    assert all(v >= deck.SMALL for v in series.values)
-    for value, label in zip(series.values, series.labels):
-        assert label == "<5" or label == deck.fmt_number(value)
-    assert "<5" in series.labels
+    assert series.labels == tuple(deck.fmt_number(v) for v in series.values)
+    assert "<5" not in series.labels and min(series.values) < deck.SMALL
 
 
 # --- the command line -----------------------------------------------------------------------

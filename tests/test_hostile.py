@@ -219,6 +219,22 @@ def test_random_cells_in_real_layouts(layouts, base_data, data, fmt, edits):
     import_never_raises_but_refuses(parsed, base_data)
 
 
+@PROPERTY
+@given(edits=st.lists(st.tuples(st.floats(0, 1, exclude_max=True),
+                                st.sampled_from(['"', '""', '"\r', '\r', '\n', '\r\n', ';', ',',
+                                                 '\t', '\x00', '\ufeff', ' "x" '])),
+                      min_size=1, max_size=12))
+def test_quotes_and_line_ends_dropped_into_a_csv(real_files, base_data, edits):
+    """A stray quote, a lone CR, a NUL used to raise `_csv.Error`: now a named problem or a
+    file read as it is."""
+    text = real_files["hoc_sinh.csv"].decode("utf-8-sig")
+    for where, piece in edits:
+        at = int(len(text) * where)
+        text = text[:at] + piece + text[at:]
+    parsed = read_hostile(codecs.BOM_UTF8 + text.encode(), ".csv")
+    import_never_raises_but_refuses(parsed, base_data)
+
+
 HOSTILE_FILES = Path(__file__).with_name("hostile_files")
 
 
@@ -232,6 +248,8 @@ def test_workbooks_that_break_calamine_are_reported_and_the_process_lives_on(rea
     (csdl/sheet_worker.py) takes the blow; the file is reported unreadable."""
     parsed = read_hostile((HOSTILE_FILES / name).read_bytes(), ".xls")
     assert [p.code for p in parsed.problems] == ["file_unreadable"]
+    if name != "calamine-panic.xls":  # the worker's last words say how much it asked for
+        assert "GB" in parsed.problems[0].params["reason"], parsed.problems[0].params
     # The next workbook is read as usual (by a fresh worker when the last one died).
     assert not read_hostile(real_files["C1-HocSinh.xls"], ".xls").errors
 

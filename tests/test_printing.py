@@ -139,7 +139,9 @@ def test_each_print_is_registered_and_audited(printed_school):
 
 @pytest.mark.parametrize("typed,key", [("ABCD-EFGH", "printing.unknown_code"),
                                        ("ABC", "printing.bad_code"),
-                                       ("ABCD-EFG0", "printing.bad_code")])
+                                       # the form of a code: not found, not "malformed"
+                                       ("ABCD-1234", "printing.unknown_code"),
+                                       ("ABCD-EFG0", "printing.unknown_code")])
 def test_unknown_or_malformed_code_is_refused_and_writes_nothing(printed_school, typed, key):
     data_dir, _, info, _ = printed_school
     before = (records.db_path(data_dir).read_bytes(), len(records.audit_entries(data_dir)))

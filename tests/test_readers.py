@@ -202,6 +202,15 @@ def test_load_sheets_normalises_text_and_keeps_positions(tmp_path):
     assert sheet.cell(1, 2) == 8 and sheet.cell(1, 3) == date(2015, 3, 2)
 
 
+def test_load_sheets_keeps_positions_of_a_sheet_that_starts_far_from_a1(tmp_path):
+    """The worker reads only the used range: a first cell at C5 stays at C5, merges too."""
+    rows = [[]] * 4 + [["", "", "Mã học sinh", "Họ tên"], ["", "", "", "An"]]
+    path = write_rows_xlsx(tmp_path / "a.xlsx", {"S": rows}, {"S": [(4, 2, 4, 3)]})
+    sheet = load_sheets(path, "a.xlsx")[0]
+    assert sheet.cell(4, 2) == "Mã học sinh" and sheet.cell(5, 3) == "An"
+    assert sheet.rows[:4] == [[], [], [], []] and sheet.merged == [(4, 2, 4, 3)]
+
+
 def test_sha256_and_display_name(tmp_path):
     path = g4_file(tmp_path)
     parsed = read_file(path, "tải lên.xlsx")

@@ -371,7 +371,7 @@ def test_sample_list_prints_to_excel_and_pdf(small_snapshot):
     sheet = openpyxl.load_workbook(io.BytesIO(spotcheck.sample_excel(check, items))).active
     rows = list(sheet.iter_rows(values_only=True))
     assert f"#{check_id}" in rows[0][0] and "Cuối học kỳ I (CK1)" in rows[0][0]
-    assert info.snapshot_id in rows[1][0]
+    assert "Dữ liệu lúc 08/01/2027 17:00" in rows[1][0]  # the data's time, not an internal id
     assert list(rows[3]) == ["STT", "Lớp", "Học sinh", "Môn/PC-NL", "Nội dung (Mức / Điểm)",
                              "Giá trị trên CSDL", "Trên giấy", "Khớp?", "Ghi chú"]
     body = rows[4:]
@@ -398,9 +398,10 @@ def test_cli_report_spot_checks(small_snapshot, capsys):
     lines = capsys.readouterr().out.splitlines()
     low, high = spotcheck.clopper_pearson(1, 8)
     assert lines == [
-        "check_id,created_at,period,size,checked,mismatches,error_rate,ci_low,ci_high",
-        f"{first},2027-01-11 07:30:00,CK1,9,8,1,0.1250,{low:.4f},{high:.4f}",
-        f"{first + 1},2027-01-12 09:00:00,CK1,3,0,0,,,"]
+        "check_id,created_at,period,size,checked,cannot_verify,mismatches,error_rate,ci_low,"
+        "ci_high",
+        f"{first},2027-01-11 07:30:00,CK1,9,8,1,1,0.1250,{low:.4f},{high:.4f}",
+        f"{first + 1},2027-01-12 09:00:00,CK1,3,0,0,0,,,"]
     assert cli.main(["report", "spot-checks", "--data", str(data), "--school-id", "S2"]) == 0
     assert capsys.readouterr().out.splitlines() == [lines[0]]
     assert cli.main(["report", "--list"]) == 0

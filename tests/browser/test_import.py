@@ -90,6 +90,50 @@ def test_a_whole_school_of_class_summaries_imports_from_the_data_page(page, tmp_
                                  "class), (SELECT count(*) FROM subject_result)").fetchone()
         finally:
             con.close()
-        assert counts[0] == 10 and counts[1] == 5 and counts[2] > 0
+        assert counts[0] == 9 and counts[1] == 5 and counts[2] > 0  # enrolled students
+    finally:
+        server.stop()
+
+
+def test_the_demo_administrator_imports_the_samples_from_the_page(page, tmp_path):
+    """In the demo installation the administrator uploads the samples folder's files: the
+    school comes pre-filled, the import is a trial kept as demo data (the demo accounts stay),
+    and the new snapshot is listed and can be shown."""
+    from csdl import demo
+    from csdl.i18n import fmt_datetime
+
+    data = tmp_path / "demo"
+    demo.make_demo(data)
+    auth.ensure_demo_users(data)
+    before, _ = snapshots.list_snapshots(data)
+    files = sorted(str(p) for p in (data / "samples").iterdir() if p.is_file())
+    server = Server(data)
+    try:
+        signed_in(page, server.url, "quantri", "quantri-demo", path="data")
+        upload = page.get_by_role("tabpanel", name=t("data.tab_import")).get_by_test_id(
+            "stFileUploaderDropzoneInput")
+        expect(upload).to_have_count(1)
+        expect(page.get_by_label(t("data.school_id"))).to_have_value("DEMO01")
+        upload.set_input_files(files)
+        expect(page.get_by_text("Sẵn sàng nhập").first).to_be_visible(timeout=90_000)
+        expect(page.get_by_text(t("data.trial_import")).first).to_be_visible()
+        page.get_by_role("button", name=t("data.do_import"), exact=True).click()
+        expect(page.get_by_text("Đã nhập").first).to_be_visible(timeout=90_000)
+        after, _ = snapshots.list_snapshots(data)
+        new = [s for s in after if s.snapshot_id not in {b.snapshot_id for b in before}]
+        assert len(new) == 1 and new[0].source == "demo"
+        assert auth.get_user(data, "quantri") is not None  # the demo goes on
+        settled(page)
+        page.get_by_role("tab", name=t("data.tab_snapshots")).click()
+        count = fmt_datetime(new[0].taken_at)
+        expect(page.get_by_text(t("data.snapshot_count", count=str(len(after))),
+                                exact=True)).to_be_visible()
+        # Shown: pick it in the sidebar and the page says the data's time.
+        page.goto(f"{server.url}/")
+        settled(page)
+        page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").first.click()
+        page.get_by_role("option").filter(has_text=count).first.click()
+        settled(page)
+        expect(page.get_by_text(f"Dữ liệu lúc {count}").first).to_be_visible()
     finally:
         server.stop()
