@@ -524,7 +524,7 @@ def cmd_deck(args: argparse.Namespace, data_dir: Path) -> int:
         print(t("cli.deck_bad_format", lang, path=args.out), file=sys.stderr)
         return 2
     try:
-        slides = deck.parse_slides(args.slides)
+        deck.parse_slides(args.slides)  # the names first: a typo is told before any reading
     except ValueError as exc:
         print(t("cli.deck_bad_slides", lang, slides=exc, choices=",".join(deck.SLIDES)),
               file=sys.stderr)
@@ -534,6 +534,7 @@ def cmd_deck(args: argparse.Namespace, data_dir: Path) -> int:
     except ValueError as exc:
         print(str(exc), file=sys.stderr)
         return 2
+    slides = deck.parse_slides(args.slides, period)
     made = deck.make(data_dir, snapshot, school_id, period, slides, lang)
     content = (deck_pptx.render(made) if kind == ".pptx"
                else deck_html.render(made).encode("utf-8"))

@@ -165,17 +165,23 @@ class Sources:
     rooms: pd.DataFrame | None = None  # deck_rooms: counts by room type × condition
 
 
-def parse_slides(text: str | Sequence[str] | None) -> list[str]:
-    """Slide keys from "a,b" (or a list), in the deck's order; None or empty → every slide.
-    Raises ValueError naming the unknown keys."""
+def default_slides(period: str | None = None) -> list[str]:
+    """The deck shown when none is chosen: every slide that has something for the period (the
+    year-end results exist only at CN)."""
+    return [s for s in SLIDES if s != "year_end" or period in (None, "CN")]
+
+
+def parse_slides(text: str | Sequence[str] | None, period: str | None = None) -> list[str]:
+    """Slide keys from "a,b" (or a list), in the deck's order; None or empty → the period's
+    default slides. Raises ValueError naming the unknown keys."""
     if text is None:
-        return list(SLIDES)
+        return default_slides(period)
     wanted = [s.strip() for s in (text.split(",") if isinstance(text, str) else text)]
     wanted = [s for s in wanted if s]
     unknown = [s for s in wanted if s not in SLIDES]
     if unknown:
         raise ValueError(", ".join(unknown))
-    return [s for s in SLIDES if s in wanted] or list(SLIDES)
+    return [s for s in SLIDES if s in wanted] or default_slides(period)
 
 
 def gather(data_dir: Path | str, snapshot: snapshots.SnapshotInfo, school_id: str, period: str,
@@ -243,8 +249,10 @@ def build(src: Sources, slides: Sequence[str] = SLIDES, lang: str = "vi",
 
 
 def make(data_dir: Path | str, snapshot: snapshots.SnapshotInfo, school_id: str, period: str,
-         slides: Sequence[str] = SLIDES, lang: str = "vi", made_on: date | None = None) -> Deck:
-    """gather + build, for the CLI and the tests."""
+         slides: Sequence[str] | None = None, lang: str = "vi",
+         made_on: date | None = None) -> Deck:
+    """gather + build, for the CLI and the tests; the period's default slides unless chosen."""
+    slides = default_slides(period) if slides is None else slides
     return build(gather(data_dir, snapshot, school_id, period, slides, lang), slides, lang,
                  made_on)
 

@@ -39,9 +39,9 @@ body { margin: 0; font-family: "Segoe UI", Roboto, "Helvetica Neue", Arial, sans
 .figure .value { font-size: 3rem; font-weight: 700; }
 .takeaway { font-size: 1.9rem; font-weight: 600; margin: 1.5vh 0 0.5vh; }
 .note { font-size: 1rem; color: #666; font-style: italic; margin: 0.5vh 0; }
-footer { display: flex; justify-content: space-between; font-size: 0.95rem; color: #666;
-         margin-top: auto; padding-top: 1vh; }
-.hint { position: fixed; right: 1rem; bottom: 0.5rem; font-size: 0.8rem; color: #999; }
+footer { display: flex; flex-wrap: wrap; justify-content: space-between; gap: 0.2rem 1rem;
+         font-size: 0.95rem; color: #666; margin-top: auto; padding-top: 1vh; }
+footer .hint { font-size: 0.8rem; color: #999; text-align: center; flex: 1 1 auto; }
 @page { size: A4 landscape; margin: 10mm; }
 @media print {
   html { scroll-snap-type: none; }
@@ -127,7 +127,10 @@ def _slide_html(deck: deck_model.Deck, slide: deck_model.Slide, number: int, tot
         parts.append(f'<p class="takeaway">{_e(slide.takeaway)}</p>')
     if slide.note:
         parts.append(f'<p class="note">{_e(slide.note)}</p>')
-    parts.append(f"<footer><span>{_e(deck.footer())}</span><span>{number} / {total}</span>"
+    # How to move between slides, on the first slide's footer line (a fixed hint would sit over
+    # the footer on small screens).
+    hint = f'<span class="hint">{_e(t("deck.html_hint", deck.lang))}</span>' if number == 1 else ""
+    parts.append(f"<footer><span>{_e(deck.footer())}</span>{hint}<span>{number} / {total}</span>"
                  "</footer></section>")
     return "".join(parts)
 
@@ -151,7 +154,6 @@ def render(deck: deck_model.Deck) -> str:
         f'<script type="text/javascript">{get_plotlyjs()}</script>',
         "</head><body>",
         slides,
-        f'<div class="hint">{_e(t("deck.html_hint", deck.lang))}</div>',
         f"<script>{script}</script>",
         "</body></html>",
     ])

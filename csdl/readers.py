@@ -64,7 +64,8 @@ OLE2_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")  # legacy .xls
 ZIP_MAGIC = b"PK\x03\x04"  # .xlsx (and .ods)
 TEXT_SUFFIXES = (".csv", ".txt")
 HEADER_SCAN_ROWS = 40  # title rows above a header are a handful; catalogue sheets are skipped
-HEADER_SCAN_CELLS = 100_000  # text cells looked at for headers, per file
+HEADER_SCAN_CELLS = 50_000  # text cells looked at for headers, per file (a school's
+# busiest, a class summary of 15 classes, needs ~25,000)
 TITLE_CELLS_PER_ROW = 16  # filled cells of a title row read for the period, grade, year, school
 _EXCEL_EPOCH = date(1899, 12, 30)
 _SERIAL_MIN, _SERIAL_MAX = 20000, 60000  # Excel day numbers ≈ 1954–2064 (DOMAIN.md §4)
@@ -74,7 +75,8 @@ _COUNT_MAX = 2**53  # the largest whole number a float holds exactly
 # --- loading --------------------------------------------------------------------------------
 @dataclass
 class Sheet:
-    """One worksheet as raw cell values: text NFC-normalised, '' for an empty cell."""
+    """One worksheet as raw cell values: text NFC-normalised, '' for an empty cell; each row
+    up to its last filled cell (rows differ in length), none after the last filled row."""
 
     name: str  # '' for a CSV file
     rows: list[list[object]]
@@ -217,7 +219,7 @@ def _is_total_row(row: list[object]) -> bool:
     return isinstance(first, str) and re.match(r"(tổng|cộng)\b", first.lower()) is not None
 
 
-# --- personal data (Nghị định 13/2023, children's data): never read, whatever else a header says
+# --- personal data (Nghị định 13/2023, children's data): never read, whatever a header says
 # Phrases matched as whole words of the header's text without diacritics, so "cha" is not
 # "Chăm chỉ" and "Mã định danh Bộ GD&ĐT" (the ministry's student code) is no personal ID.
 _PERSONAL_PHRASES = (
@@ -279,16 +281,12 @@ def _header_keys(value: object) -> tuple[str, ...]:
     return tuple(k for i, k in enumerate(keys) if k and k not in keys[:i])
 
 
-_UNSEEN = object()
-
-
 class _Fields:
     """Contract field → the header texts that name it (first text = the label in messages)."""
 
     def __init__(self, **aliases: tuple[str, ...]):
         self.labels = {name: texts[0] for name, texts in aliases.items()}
         self._by_key: dict[str, str] = {}
-        self._memo: dict[str, str | None] = {}  # cell text → field: rows are scanned often
         for name, texts in aliases.items():
             for text in texts:
                 self._by_key.setdefault(fold(text), name)
@@ -296,32 +294,19 @@ class _Fields:
     def field_of(self, value: object) -> str | None:
         """The field a header names; None for a header naming personal data, whatever else
         it says ("Mã học sinh (Số định danh cá nhân)", "Họ tên (cha)")."""
-        if not isinstance(value, str):
-            return None  # numbers and dates are values, never headers
-        found = self._memo.get(value, _UNSEEN)
-        if found is _UNSEEN:
-            found = next((self._by_key[k] for k in _header_keys(value) if k in self._by_key),
-                         None)
-            if found is not None and _personal(value):
-                found = None
-            if len(self._memo) < 1 << 16:
-                self._memo[value] = found
-        return found
+        found = next((self._by_key[k] for k in _header_keys(value) if k in self._by_key), None)
+        return None if found is None or _personal(value) else found
 
     def locate(self, row: list[object]) -> dict[str, int]:
         """Field → the first column whose header names it (text cells only: a number or a
         date is a value, never a header)."""
-        return self.locate_texts([(col, v) for col, v in enumerate(row)
-                                  if isinstance(v, str) and v])
-
-    def locate_texts(self, texts: list[tuple[int, str]]) -> dict[str, int]:
-        """`locate` on a row's (column, text) cells, found once for every layout."""
         found: dict[str, int] = {}
         field_of = self.field_of
-        for col, value in texts:
-            name = field_of(value)
-            if name is not None and name not in found:
-                found[name] = col
+        for col, value in enumerate(row):
+            if isinstance(value, str) and value:
+                name = field_of(value)
+                if name is not None and name not in found:
+                    found[name] = col
         return found
 
 
@@ -395,6 +380,12 @@ _LAYOUTS: dict[str, tuple[_Fields, int]] = {
     "rooms": (_ROOM_FIELDS, 3),
     "equipment": (_EQUIPMENT_FIELDS, 2),
 }
+# Every layout's fields by header key, for one pass over a row (`_row_fields`).
+_SCAN_FIELDS = {"results": _RESULT_FIELDS, **{name: f for name, (f, _) in _LAYOUTS.items()}}
+_KEY_FIELDS: dict[str, dict[str, str]] = {}
+for _layout, _fields in _SCAN_FIELDS.items():
+    for _key, _name in _fields._by_key.items():
+        _KEY_FIELDS.setdefault(_key, {}).setdefault(_layout, _name)
 _REQUIRED = {
     "results": ("student_id", "full_name"),
     "students": ("student_id", "full_name"),
@@ -502,6 +493,8 @@ _SHOWN_CHARS = 200  # of a bad value, in its message and in invalid_value
 # Problems listed per file: a school's worst real file has a few hundred; past this, one error
 # says so and reading stops (thousands of bad cells mean a file that is not what it claims).
 MAX_PROBLEMS = 10_000
+
+
 class _Report:
     """The problems and invalid cells of one file."""
 
@@ -594,18 +587,34 @@ def _row_layouts(sheet: Sheet, row0: int, budget: list[int]) -> list[_Header]:
     if len(texts) < 2:
         return out  # a title or a data row of numbers: no header has fewer than two texts
     budget[0] -= len(texts)
-    identity = _RESULT_FIELDS.locate_texts(texts)
+    found = _row_fields(texts)
+    identity = found["results"]
     if "student_id" in identity or "full_name" in identity:
         below = sheet.rows[row0 + 1] if row0 + 1 < len(sheet.rows) else []
         budget[0] -= len(below)
         names_below = sum(1 for v in below if _item_names(v))
         if names_below >= 3:  # a results header: subject / trait names on the next row
             out.append(_Header("results", sheet, row0, 100 + names_below))
-    for layout, (fields, needed) in _LAYOUTS.items():
-        matches = len(fields.locate_texts(texts))
+    for layout, (_, needed) in _LAYOUTS.items():
+        matches = len(found[layout])
         if matches >= needed:
             out.append(_Header(layout, sheet, row0, matches))
     return out
+
+
+def _row_fields(texts: list[tuple[int, str]]) -> dict[str, dict[str, int]]:
+    """Layout → field → first column, as each layout's `locate` finds them, in one pass over
+    a row's (column, text) cells: each cell's keys are found once for every layout."""
+    found: dict[str, dict[str, int]] = {layout: {} for layout in _SCAN_FIELDS}
+    for col, value in texts:
+        cell: dict[str, str] = {}
+        for key in _header_keys(value):
+            for layout, name in _KEY_FIELDS.get(key, {}).items():
+                cell.setdefault(layout, name)
+        if cell and not _personal(value):
+            for layout, name in cell.items():
+                found[layout].setdefault(name, col)
+    return found
 
 
 def _item_names(value: object) -> bool:

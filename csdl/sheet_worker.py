@@ -425,6 +425,7 @@ def _parse_csv(data: bytes, cells: _Cells) -> list[tuple]:
     if text is None:
         raise SheetRefused("not_spreadsheet")
     delimiter = _sniff_delimiter(text)
+    csv.field_size_limit(MAX_FILE_BYTES)  # a cell's length is checked, and named, by _Cells
     # newline="" lets the csv module see \r\n, \n and a lone \r (old Mac Excel) as line ends.
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     records = _records(reader, text, delimiter)
@@ -489,7 +490,6 @@ def _bad_quote(text: str, delimiter: str) -> tuple[int, str] | None:
 def _serve(parent: int) -> None:
     _die_with_parent(parent)
     _limit_memory()
-    csv.field_size_limit(MAX_FILE_BYTES)  # a cell's length is checked, and named, by _Cells
     import python_calamine as calamine
 
     from .text import nfc

@@ -47,96 +47,197 @@ DIFF_COLUMNS = {"class_name": "col.class", "student_id": "col.student_id",
 tab_after, tab_requests, tab_compare = st.tabs(
     [ui.tr("changes.tab_after"), ui.tr("changes.tab_requests"), ui.tr("changes.tab_compare")])
 
-with tab_after:
+def unit_name(unit: str | None) -> str:
+    if unit is None:
+        return ui.tr("changes.several_units")
+    return ui.tr("changes.unit_year") if unit == changes.YEAR_UNIT else ui.item_name(unit)
+
+
+def teacher_name(teacher) -> str:
+    return teacher if isinstance(teacher, str) and teacher else ui.tr("changes.no_teacher")
+
+
+def values_table(df: pd.DataFrame) -> pd.DataFrame:
+    """One row per value, in words: student, item, field, before → after, status."""
+    return readable(df).assign(
+        before_after=[f"{b} → {a}" for b, a in zip(df["before"].fillna("–"), df["after"].fillna("–"))],
+        decision_text=ui.tr_each("changes.decision_", df["decision"]))
+
+
+GROUP_COLUMNS = {"class_name": "col.class", "unit_text": "col.subject",
+                 "teacher_text": "col.teacher", "periods": "changes.col_periods",
+                 "changes": "changes.col_changes", "not_approved": "changes.col_not_approved",
+                 "none": "changes.col_none", "pending": "changes.col_pending",
+                 "rejected": "changes.col_rejected", "approved": "changes.col_approved",
+                 "student_left": "changes.col_student_left"}
+VALUE_COLUMNS = {"full_name": "col.student", "period": "ui.period", "item": "col.item",
+                 "field_text": "changes.col_field", "before_after": "changes.col_before_after",
+                 "change_text": "changes.col_change", "decision_text": "changes.col_decision"}
+
+after = ui.changes_after_lock(snapshot, school.school_id)
+
+
+def after_tab() -> None:
+    """The groups worst first, then the picked group value by value, and the requests."""
     locked = changes.locked_periods(data_dir, snapshot, school.school_id)
-    if not locked:
+    if not locked and after.empty:
         st.info(ui.tr("changes.none_locked"))
-    else:
-        st.caption(" · ".join(ui.tr("changes.locked_at", period=lp.period,
-                                    when=fmt_datetime(lp.locked_at)) for lp in locked))
-        after = ui.changes_after_lock(snapshot, school.school_id)
-        pending = changes.not_approved(after)
-        c1, c2 = st.columns(2)
-        c1.metric(ui.tr("changes.count"), fmt_number(len(after), lang))
-        c2.metric(ui.tr("changes.not_approved"), fmt_number(len(pending), lang))
-        only_pending = st.toggle(ui.tr("changes.only_not_approved"), value=True)
-        shown = (pending if only_pending else after).reset_index(drop=True)
-        picked = ui.table(
-            readable(shown).assign(decision_text=[ui.tr(f"changes.decision_{d}")
-                                                  for d in shown["decision"]]),
-            DIFF_COLUMNS | {"decision_text": "changes.col_decision"},
-            title=ui.tr("changes.after_title"), snapshot=snapshot,
-            select_key="after_lock" if can_record else None)
-        if can_record and picked is not None:
-            row = shown.iloc[picked]
-            if row["item_type"] == "student":
-                st.info(ui.tr("changes.student_no_request"))
-            else:
-                st.markdown("##### " + ui.tr("changes.new_request"))
-                staff = ui.query(snapshot, "staff_names", school_id=school.school_id)
-                with st.form("new_request", clear_on_submit=True):
-                    st.markdown(literal(  # the name and values come from the data: never markup
-                        f"{row['full_name']} · {row['period']} · {ui.item_name(row['item_code'])}"
-                        f" · {ui.tr('changes.field_' + row['field'])}: "
-                        f"{row['before'] if pd.notna(row['before']) else '–'} → "
-                        f"{row['after'] if pd.notna(row['after']) else '–'}"))
-                    teacher = st.selectbox(ui.tr("changes.requested_by"), list(staff["full_name"]))
-                    reason = st.text_area(ui.tr("changes.reason"))
-                    if st.form_submit_button(ui.tr("changes.record"), type="primary"):
-                        try:
-                            request_id = changes.record_request(
-                                data_dir, school_year=snapshot.school_year,
-                                school_id=school.school_id, student_id=row["student_id"],
-                                period=row["period"], item_type=row["item_type"],
-                                item_code=row["item_code"], field=row["field"],
-                                old_value=row["before"] if pd.notna(row["before"]) else None,
-                                new_value=row["after"] if pd.notna(row["after"]) else None,
-                                reason=reason, requested_by=teacher or "", actor=actor)
-                        except changes.ChangeError as exc:
-                            st.error(ui.tr(exc.key, **exc.params))
-                        else:
-                            done(ui.tr("changes.recorded", request_id=request_id))
-        elif can_record:
-            st.caption(ui.tr("changes.pick_to_record"))
+        return
+    st.caption(" · ".join(ui.tr("changes.locked_at", period=lp.period,
+                                when=fmt_datetime(lp.locked_at)) for lp in locked))
+    grouped = changes.with_groups(after, changes.teachers(data_dir, snapshot, school.school_id))
+    groups = changes.group_table(grouped)
+    pending = changes.not_approved(after)
+    c1, c2, c3 = st.columns(3)
+    c1.metric(ui.tr("changes.count"), fmt_number(len(after), lang))
+    c2.metric(ui.tr("changes.not_approved"), fmt_number(len(pending), lang))
+    c3.metric(ui.tr("changes.groups_count"),
+              fmt_number(int((groups["not_approved"] > 0).sum()), lang))
+    if after.empty:
+        st.success(ui.tr("changes.no_changes"))
+        return
+    only_pending = st.toggle(ui.tr("changes.only_groups_not_approved"), value=len(pending) > 0)
+    shown = groups[groups["not_approved"] > 0] if only_pending else groups
+    shown = shown.reset_index(drop=True)
+    if shown.empty:
+        st.success(ui.tr("changes.all_approved"))
+        return
+    shown = shown.assign(unit_text=[unit_name(u) for u in shown["unit"]],
+                         teacher_text=[teacher_name(t) for t in shown["teacher"]])
+    ui.table(shown, GROUP_COLUMNS, title=ui.tr("changes.groups_title"), snapshot=snapshot,
+             key="change_groups")
+    labels = [ui.tr("changes.group_label", class_name=r.class_name, unit=r.unit_text,
+                    teacher=r.teacher_text, count=fmt_number(int(r.changes), lang),
+                    not_approved=fmt_number(int(r.not_approved), lang))
+              for r in shown.itertuples()]
+    pick = st.selectbox(ui.tr("changes.pick_group"), range(len(shown)),
+                        format_func=labels.__getitem__, key="change_group")
+    group = shown.iloc[pick]
+    values = changes.members(grouped, group).reset_index(drop=True)
+    picked = ui.table(
+        values_table(values), VALUE_COLUMNS,
+        title=ui.tr("changes.group_values_title", class_name=group["class_name"],
+                    unit=group["unit_text"], teacher=group["teacher_text"]),
+        snapshot=snapshot, select_key="group_values" if can_record else None,
+        key="group_values")
+    if can_record:
+        staff = list(ui.query(snapshot, "staff_names", school_id=school.school_id)["full_name"])
+        askable = int((values["decision"] == "none").sum())
+        st.markdown("##### " + ui.tr("changes.group_request_title"))
+        if not askable:
+            st.caption(ui.tr("changes.group_nothing_to_request"))
+        else:
+            st.caption(ui.tr("changes.group_request_help", count=fmt_number(askable, lang)))
+            with st.form("group_request", clear_on_submit=True):
+                default = staff.index(group["teacher"]) if group["teacher"] in staff else 0
+                teacher = st.selectbox(ui.tr("changes.requested_by"), staff, index=default)
+                reason = st.text_area(ui.tr("changes.reason"))
+                if st.form_submit_button(ui.tr("changes.group_record",
+                                               count=fmt_number(askable, lang)), type="primary"):
+                    try:
+                        changes.record_group_request(
+                            data_dir, school_year=snapshot.school_year,
+                            school_id=school.school_id, group=values, reason=reason,
+                            requested_by=teacher or "", actor=actor)
+                    except changes.ChangeError as exc:
+                        st.error(ui.tr(exc.key, **exc.params))
+                    else:
+                        done(ui.tr("changes.group_recorded", count=fmt_number(askable, lang)))
+        if picked is None:
+            st.caption(ui.tr("changes.pick_value_to_record"))
+        else:
+            row = values.iloc[picked]
+            st.markdown("##### " + ui.tr("changes.new_request"))
+            with st.form("new_request", clear_on_submit=True):
+                st.markdown(literal(  # the name and values come from the data: never markup
+                    f"{row['full_name']} · {row['period']} · {ui.item_name(row['item_code'])}"
+                    f" · {ui.tr('changes.field_' + row['field'])}: "
+                    f"{row['before'] if pd.notna(row['before']) else '–'} → "
+                    f"{row['after'] if pd.notna(row['after']) else '–'}"))
+                teacher = st.selectbox(ui.tr("changes.requested_by"), staff)
+                reason = st.text_area(ui.tr("changes.reason"))
+                if st.form_submit_button(ui.tr("changes.record"), type="primary"):
+                    try:
+                        request_id = changes.record_request(
+                            data_dir, school_year=snapshot.school_year,
+                            school_id=school.school_id, student_id=row["student_id"],
+                            period=row["period"], item_type=row["item_type"],
+                            item_code=row["item_code"], field=row["field"],
+                            old_value=row["before"] if pd.notna(row["before"]) else None,
+                            new_value=row["after"] if pd.notna(row["after"]) else None,
+                            reason=reason, requested_by=teacher or "", actor=actor)
+                    except changes.ChangeError as exc:
+                        st.error(ui.tr(exc.key, **exc.params))
+                    else:
+                        done(ui.tr("changes.recorded", request_id=request_id))
+
+with tab_after:
+    after_tab()
 
 with tab_requests:
     reqs = changes.requests(data_dir, snapshot.school_year, school.school_id)
     if reqs.empty:
         st.info(ui.tr("changes.no_requests"))
     else:
-        ui.table(reqs.assign(
-            item=ui.item_names(reqs["item_code"]),
-            field_text=ui.tr_each("changes.field_", reqs["field"]),
-            old=reqs["old_value"].fillna("–"), new=reqs["new_value"].fillna("–"),
-            decision_text=ui.tr_each("changes.decision_", reqs["decision"]),
-            decided=[f"{d} · {fmt_datetime(pd.Timestamp(a))}" if pd.notna(d) else "–"
-                     for d, a in zip(reqs["decided_by"], reqs["decided_at"])]),
-            {"id": "changes.col_request", "student_id": "col.student_id", "period": "ui.period",
-             "item": "col.item", "field_text": "changes.col_field", "old": "changes.col_before",
-             "new": "changes.col_after", "reason": "changes.reason",
-             "requested_by": "changes.requested_by", "decision_text": "changes.col_decision",
-             "decision_note": "changes.note", "decided": "changes.col_decided"},
-            title=ui.tr("changes.requests_title"), snapshot=snapshot)
-        open_requests = reqs[reqs["decision"] == "pending"]
-        if can_decide and len(open_requests):
+        # A request recorded before groups has no class: the student's class in the data.
+        student_class = dict(zip(after["student_id"], after["class_name"]))
+        asked = changes.batches(reqs)
+        first_student = reqs.groupby("batch")["student_id"].first()
+        asked = asked.assign(
+            class_text=[c if isinstance(c, str) else student_class.get(first_student[b], "–")
+                        for c, b in zip(asked["class_name"], asked["batch"])],
+            unit_text=[unit_name(u) for u in asked["unit"]],
+            teacher_text=[t if isinstance(t, str) and t else r
+                          for t, r in zip(asked["teacher"], asked["requested_by"])],
+            when=[fmt_datetime(pd.Timestamp(a)) for a in asked["recorded_at"]],
+            decision_text=ui.tr_each("changes.decision_", asked["decision"]))
+        ui.table(asked, {"class_text": "col.class", "unit_text": "col.subject",
+                         "teacher_text": "col.teacher", "periods": "changes.col_periods",
+                         "cells": "changes.col_cells", "requested_by": "changes.requested_by",
+                         "when": "changes.col_recorded_at", "reason": "changes.reason",
+                         "decision_text": "changes.col_decision"},
+                 title=ui.tr("changes.requests_title"), snapshot=snapshot, key="batches")
+        with st.expander(ui.tr("changes.request_details")):
+            ui.table(reqs.assign(
+                full_name=[n for n in reqs["student_id"].map(
+                    dict(zip(after["student_id"], after["full_name"]))).fillna("–")],
+                item=ui.item_names(reqs["item_code"]),
+                field_text=ui.tr_each("changes.field_", reqs["field"]),
+                before_after=[f"{b} → {a}" for b, a in
+                              zip(reqs["old_value"].fillna("–"), reqs["new_value"].fillna("–"))],
+                decision_text=ui.tr_each("changes.decision_", reqs["decision"]),
+                decided=[f"{d} · {fmt_datetime(pd.Timestamp(a))}" if pd.notna(d) else "–"
+                         for d, a in zip(reqs["decided_by"], reqs["decided_at"])]),
+                {"full_name": "col.student", "period": "ui.period", "item": "col.item",
+                 "field_text": "changes.col_field", "before_after": "changes.col_before_after",
+                 "requested_by": "changes.requested_by", "decision_text": "changes.col_decision",
+                 "decision_note": "changes.note", "decided": "changes.col_decided"},
+                title=ui.tr("changes.request_details"), snapshot=snapshot, key="request_cells")
+        open_batches = asked[asked["decision"] == "pending"].reset_index(drop=True)
+        if can_decide and len(open_batches):
+            labels = [ui.tr("changes.batch_label", class_name=r.class_text, unit=r.unit_text,
+                            teacher=r.teacher_text, count=fmt_number(int(r.pending), lang),
+                            requested_by=r.requested_by, when=r.when)
+                      for r in open_batches.itertuples()]
             st.markdown("##### " + ui.tr("changes.decide_title"))
             with st.form("decide", clear_on_submit=True):
-                request_id = st.selectbox(
-                    ui.tr("changes.col_request"), list(open_requests["id"]),
-                    format_func=lambda i: f"#{i} · " + " · ".join(str(v) for v in open_requests.set_index("id").loc[i, ["student_id", "period", "item_code", "new_value"]]))
+                pick = st.selectbox(ui.tr("changes.col_request"), range(len(open_batches)),
+                                    format_func=labels.__getitem__)
                 note = st.text_input(ui.tr("changes.note"))
                 c1, c2 = st.columns(2)
                 approve = c1.form_submit_button(ui.tr("changes.approve"), type="primary")
                 reject = c2.form_submit_button(ui.tr("changes.reject"))
                 if approve or reject:
                     try:
-                        changes.decide(data_dir, int(request_id),
-                                       "approved" if approve else "rejected", note, actor)
+                        count = changes.decide_batch(
+                            data_dir, school.school_id, int(open_batches.loc[pick, "batch"]),
+                            "approved" if approve else "rejected", note, actor)
                     except changes.ChangeError as exc:
                         st.error(ui.tr(exc.key, **exc.params))
                     else:
-                        done(ui.tr("changes.decided", request_id=request_id))
-        elif not can_decide and len(open_requests):
+                        done(ui.tr("changes.batch_decided", count=fmt_number(count, lang),
+                                   label=labels[pick]))
+        elif not can_decide and len(open_batches):
             st.caption(ui.tr("changes.only_principal"))
 
 with tab_compare:

@@ -13,9 +13,9 @@ period = ui.pick_period(ui.current_period(snapshot, school_id))
 
 # The slides come from the URL (?slides=overview,progress) so a chosen deck can be shared.
 try:
-    wanted = deck.parse_slides(st.query_params.get("slides"))
+    wanted = deck.parse_slides(st.query_params.get("slides"), period)
 except ValueError:
-    wanted = list(deck.SLIDES)
+    wanted = deck.default_slides(period)
 
 CSS = """
 [class*="st-key-deck-slide-"] h2 { font-size: 2.6rem; line-height: 1.2; }
@@ -87,8 +87,8 @@ with st.container(key="deck-controls"):
         downloads = st.container()
 
 st.html(f"<style>{CSS}{PROJECTOR_CSS if projector else ''}</style>")
-chosen = deck.parse_slides(chosen) if chosen else []
-if chosen == list(deck.SLIDES):
+chosen = deck.parse_slides(chosen, period) if chosen else []
+if chosen == deck.default_slides(period):
     if "slides" in st.query_params:
         del st.query_params["slides"]
 elif chosen and st.query_params.get("slides") != ",".join(chosen):

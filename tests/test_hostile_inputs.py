@@ -415,7 +415,7 @@ def test_too_many_sheets_are_refused(tmp_path, monkeypatch):
     assert refusal(path.read_bytes(), monkeypatch, MAX_SHEETS=4)[0] == "too_many_sheets"
 
 
-# --- the importing process itself stays small -------------------------------------------------------
+# --- the importing process itself stays small ----------------------------------------------
 
 PROBE = textwrap.dedent("""
     import json, resource, sys, time
@@ -449,6 +449,7 @@ def test_hostile_workbooks_cost_the_importing_process_little(tmp_path):
                                 shared=["9" * (100 << 20)]),
         "wide.csv": csv_text([STUDENT_HEADER] + [r + ["1"] * 20_000
                                                  for r in student_rows(100)]).encode(),
+        "texts.xlsx": distinct_texts(sheets=32, rows=40, columns=250),
     }
     for name, content in files.items():
         (tmp_path / name).write_bytes(content)
@@ -469,8 +470,44 @@ def test_hostile_workbooks_cost_the_importing_process_little(tmp_path):
     assert errors("xfd.xlsx") == [("too_many_columns", "Sheet1", 3000, "XFD")]
     assert errors("string.xlsx") == [("cell_too_long", "Sheet1", 2, "B")]
     assert result[str(tmp_path / "string.xlsx")]["tables"] == []  # never stored as a code
-    assert errors("wide.csv") == [("too_many_columns", None, 2, "AMK")]
+    assert errors("wide.csv") == [("too_many_columns", None, 2,
+                                 column_letter(sheet_worker.MAX_COLUMNS))]
+    assert errors("texts.xlsx") == [("kind_unknown", "S0", None, None)]  # 320,000 texts
     assert result["grew_mb"] < 100, result
+
+
+def distinct_texts(sheets: int, rows: int, columns: int) -> bytes:
+    """Sheets full of distinct short texts: every one a header candidate to fold."""
+    import xlsxwriter
+
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    n = 0
+    for s in range(sheets):
+        sheet = book.add_worksheet(f"S{s}")
+        for r in range(rows):
+            for c in range(columns):
+                sheet.write_string(r, c, f"Mã {n} học")
+                n += 1
+    book.close()
+    return buffer.getvalue()
+
+
+def test_a_flood_of_bad_cells_stops_reading_with_one_error(tmp_path):
+    """Thousands of bad cells mean a file that is not what it claims: problems are listed up
+    to MAX_PROBLEMS, then one error says so and reading stops."""
+    rows, merges = kqht(0)
+    n = readers.MAX_PROBLEMS // 9 + 10
+    rows += [[i, "4A", f"79{i:08d}", f"Học Sinh {i}"] + [f"?{i}-{c}" for c in range(9)]
+             for i in range(1, n + 1)]
+    path = tmp_path / "KQHT_Khoi4.xlsx"
+    path.write_bytes(raw_xlsx(grid(rows), merges=merges))
+    parsed = readers.read_file(path)
+    messages_read(parsed)
+    assert [p.code for p in parsed.errors] == ["too_many_problems"]
+    assert len(parsed.problems) == readers.MAX_PROBLEMS + 1
+    assert len(parsed.invalid) == readers.MAX_PROBLEMS
+    assert parsed.errors[0].row == 4 + readers.MAX_PROBLEMS // 9 + 1
 
 
 # --- a blank class code is named when the file is read -------------------------------------------
@@ -633,7 +670,7 @@ def test_a_student_code_over_20_characters_is_a_bad_value(tmp_path):
     assert len(shown) <= 201 and shown.startswith("777")
 
 
-# --- the worker dies with its parent, and only then ------------------------------------------------
+# --- the worker dies with its parent, and only then ----------------------------------------
 
 PARENT = textwrap.dedent("""
     import os, sys, threading, time
