@@ -10,6 +10,8 @@ from csdl import access, ingest, scope, ui
 
 st.set_page_config(page_title="Giám sát CSDL ngành", page_icon=":material/fact_check:",
                    layout="wide")
+# Off in config.toml (a fresh server would flash pages/' file names); on for st.navigation's menu.
+st.set_option("client.showSidebarNavigation", True)
 # Once per process: temporary snapshots that imports killed half-way left behind.
 ingest.clean_up_leftovers(ui.data_dir(), once=True)
 ui.restore_session()

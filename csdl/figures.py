@@ -288,34 +288,32 @@ def plain(section: str, table: pd.DataFrame, lang: str = "vi") -> pd.DataFrame:
     return out
 
 
-def _wide_columns(metric: str, lang: str) -> list[str]:
-    name = metric_label(metric, lang)
-    return [f"{name} · {t('figures.now', lang)}", f"{name} · {t('figures.before', lang)}",
-            f"{name} · {t('figures.diff', lang)}"]
-
-
 def wide(section: str, compared: pd.DataFrame, lang: str = "vi"
          ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """One compared section as text for the screen — a row label, then per metric the value
-    now, before and the difference — and a same-shaped mask of the cells to highlight (the
-    value now and the difference of every figure that changed)."""
+    """One compared section as text for the screen — a row label, then one column per metric:
+    the value now, with the difference beside it when it changed ("195 (-1)") — and a
+    same-shaped mask of the cells to highlight. One column a metric keeps the table within a
+    1366-pixel screen; the Excel download has now, before and the difference apart."""
     label = t("figures.col.row", lang)
     rows = list(dict.fromkeys(compared["row"]))
     metrics = list(dict.fromkeys(compared["metric"]))
     # The cells as a dict (`.at` on a MultiIndex cost ~0.1 ms a cell, thousands per page).
-    cell = {(r, m): (n, b, d, c) for r, m, n, b, d, c in zip(
-        compared["row"], compared["metric"], compared["now"], compared["before"],
-        compared["diff"], compared["changed"])}
+    cell = {(r, m): (n, d, c) for r, m, n, d, c in zip(
+        compared["row"], compared["metric"], compared["now"], compared["diff"],
+        compared["changed"])}
     out = {label: [row_label(section, r, lang) for r in rows]}
     mask = {label: [False] * len(rows)}
     for metric in metrics:
-        now_col, before_col, diff_col = _wide_columns(metric, lang)
-        out[now_col] = [fmt_value(metric, cell[(r, metric)][0], lang) for r in rows]
-        out[before_col] = [fmt_value(metric, cell[(r, metric)][1], lang) for r in rows]
-        out[diff_col] = [fmt_value(metric, cell[(r, metric)][2], lang, signed=True)
-                         for r in rows]
-        changed = [bool(cell[(r, metric)][3]) for r in rows]
-        mask[now_col], mask[before_col], mask[diff_col] = changed, [False] * len(rows), changed
+        name = metric_label(metric, lang)
+        values, changed = [], []
+        for r in rows:
+            now, diff, did = cell[(r, metric)]
+            text = fmt_value(metric, now, lang)
+            if did:
+                text += f" ({fmt_value(metric, diff, lang, signed=True)})"
+            values.append(text)
+            changed.append(bool(did))
+        out[name], mask[name] = values, changed
     return pd.DataFrame(out), pd.DataFrame(mask)
 
 

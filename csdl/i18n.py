@@ -1066,7 +1066,7 @@ The app recognises each file from its contents; no renaming needed. You may impo
     # staff, facilities and figures
     "page.staff": ("Đội ngũ", "Staff"),
     "page.facilities": ("Cơ sở vật chất", "Facilities"),
-    "page.figures": ("Số liệu đầu năm, giữa năm, cuối năm", "Start, mid and end-of-year figures"),
+    "page.figures": ("Số liệu đầu, giữa, cuối năm", "Start, mid and end-of-year figures"),
     "staff.no_staff": ("Bản chụp này chưa có danh sách cán bộ (tệp CSDL_GiaoVien tải từ CSDL ngành).",
                        "This snapshot holds no staff list (the CSDL_GiaoVien file from the sector database)."),
     "staff.working_note": (
@@ -1299,8 +1299,8 @@ The app recognises each file from its contents; no renaming needed. You may impo
     "figures.before_pick": ("So với bản chụp", "Compare with the snapshot"),
     "figures.no_before": ("(không so sánh)", "(no comparison)"),
     "figures.no_earlier": ("Chưa có bản chụp nào trước bản này để so sánh.", "There is no earlier snapshot to compare with."),
-    "figures.comparing": ("Bản chụp này ({now}) so với bản chụp {before}. Ô tô màu: số liệu đã thay đổi.",
-                          "This snapshot ({now}) against the snapshot of {before}. Highlighted cells: figures that changed."),
+    "figures.comparing": ("Bản chụp này ({now}) so với bản chụp {before}. Ô tô màu: số liệu đã thay đổi, mức thay đổi trong ngoặc; tệp Excel có đủ cột trước, nay và chênh lệch.",
+                          "This snapshot ({now}) against the snapshot of {before}. Highlighted cells: figures that changed, the change in brackets; the Excel file has before, now and the difference."),
     "figures.default_rule": ("Mặc định: bản chụp gần nhất cũ hơn ít nhất {days} ngày, hoặc bản chụp cuối của năm học trước.",
                              "Default: the latest snapshot at least {days} days older, or the previous school year's last snapshot."),
     "figures.point.start": ("Thời điểm đầu năm học {year}", "Start of the {year} school year"),
