@@ -165,10 +165,14 @@ def _exchange(kind: bytes, data: bytes) -> bytes:
     if _worker is None or _worker.poll() is not None:
         if _log is not None:
             _log.close()
-        _log = tempfile.TemporaryFile()
+        try:
+            _log = tempfile.TemporaryFile()
+        except OSError:  # e.g. a full disk: the worker's last words are not kept
+            _log = None
         _worker = _start_worker(_log)
-    _log.seek(0)  # the worker writes at the same offset: only this file's words are kept
-    _log.truncate()
+    if _log is not None:
+        _log.seek(0)  # the worker writes at the same offset: only this file's words are kept
+        _log.truncate()
     try:
         _send(_worker.stdin, kind, data)
         return _receive(_worker.stdout, time.monotonic() + TIMEOUT_S)
@@ -189,7 +193,8 @@ def _start_worker(log) -> subprocess.Popen:
         try:
             proc = subprocess.Popen(
                 [sys.executable, "-m", __name__, str(os.getpid())], cwd=_PACKAGE_PARENT,
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL if log is None else log,
                 env={**os.environ, "RUST_BACKTRACE": "0"})  # a panic's one line, no trace
         except BaseException as exc:  # noqa: BLE001 - handed to the caller
             started.put(exc)
@@ -253,17 +258,31 @@ def _die_with_parent(parent: int) -> None:
             libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
         except (OSError, AttributeError):
             pass
-    if parent and os.getppid() != parent:
+    if os.name != "posix" or not parent:
+        return  # Windows: a venv's python.exe is a launcher between us; stdin's end suffices
+    first = os.getppid()
+
+    def gone() -> bool:
+        if os.getppid() != first:
+            return True  # reparented: the parent died
+        try:
+            os.kill(parent, 0)  # also when a launcher sits between us
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            pass
+        return False
+
+    if gone():
         os._exit(0)  # the parent died before the signal was armed
 
-    def watch() -> None:  # elsewhere (and as a second guard): an orphan's parent pid changes
+    def watch() -> None:  # elsewhere, and as a second guard
         while True:
             time.sleep(1.0)
-            if os.getppid() != parent:
+            if gone():
                 os._exit(0)
 
-    if parent:
-        threading.Thread(target=watch, name="watch-parent", daemon=True).start()
+    threading.Thread(target=watch, name="watch-parent", daemon=True).start()
 
 
 class _Cells:
