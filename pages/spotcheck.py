@@ -23,6 +23,9 @@ VERDICT_ICONS = {"match": ":material/check_circle:", "mismatch": ":material/canc
                  "cannot_verify": ":material/help:"}
 
 
+TARGET_RATES = [1.0, 2.0, 2.5, 3.0, 5.0, 7.5, 10.0, 15.0, 20.0]
+
+
 def done(message: str, **remember: object) -> None:
     """Show `message` after the rerun that redraws the page with the change."""
     st.session_state["spot_done"] = message
@@ -121,8 +124,9 @@ with tab_new:
         st.info(ui.tr("spot.nothing_entered"))
     else:
         c1, c2 = st.columns(2)
-        target = c1.number_input(ui.tr("spot.target_rate"), min_value=0.5, max_value=50.0,
-                                 value=5.0, step=0.5, format="%.1f")
+        # Chosen from set rates in the Vietnamese style ("2,5%"): a number field shows "5.0".
+        target = c1.select_slider(ui.tr("spot.target_rate"), options=TARGET_RATES, value=5.0,
+                                  format_func=lambda r: fmt_percent(r / 100, lang))
         suggested = spotcheck.sample_size(target / 100)
         c1.caption(ui.tr("spot.suggested", n=fmt_number(suggested, lang),
                          rate=fmt_percent(target / 100, lang)))
