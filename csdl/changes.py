@@ -2,7 +2,10 @@
 between every value that changed after a period locked and the request that allows it.
 
 After a lock a change is allowed only with the principal's consent (DOMAIN.md §6). The snapshots
-show every change exactly; a change with no approved request is flagged "not approved".
+show every change exactly; a change with no approved request is flagged "not approved". Each
+class is judged by its own lock (its grade's window, the events covering it, lock_plan), so
+what is entered while its window is open is never a change after a lock. Changes are grouped
+by class × unit × teacher; one request (a batch of per-cell rows) can cover a group.
 """
 from __future__ import annotations
 
@@ -237,10 +240,12 @@ GROUP_KEY = ["class_id", "class_name", "unit", "teacher"]
 
 def with_groups(annotated: pd.DataFrame, teacher_table: pd.DataFrame) -> pd.DataFrame:
     """The changes with their unit and teacher ('' when nobody is assigned)."""
-    out = annotated.assign(unit=[unit_of(t, c) for t, c in
-                                 zip(annotated["item_type"], annotated["item_code"])])
-    out = out.merge(teacher_table[["class_id", "unit", "teacher"]].drop_duplicates(
-        ["class_id", "unit"]), on=["class_id", "unit"], how="left")
+    out = annotated.assign(unit=pd.Series(
+        [unit_of(t, c) for t, c in zip(annotated["item_type"], annotated["item_code"])],
+        index=annotated.index, dtype=object))
+    found = teacher_table[["class_id", "unit", "teacher"]].drop_duplicates(["class_id", "unit"])
+    out = out.merge(found.astype({"class_id": object, "unit": object}),
+                    on=["class_id", "unit"], how="left")
     out["teacher"] = out["teacher"].fillna("")
     out["class_name"] = out["class_name"].fillna(out["class_id"])
     return out
@@ -364,7 +369,8 @@ class LockedPeriod:
 
 def lock_moment(data_dir: Path | str, school_year: str, period: str,
                 school_id: str | None = None) -> datetime | None:
-    """When the period locked for the whole school: the first school-wide lock event (of this
+    """When the period locked for the whole school (shown on the page; the changes themselves
+    follow each class's own lock, lock_plan): the first school-wide lock event (of this
     school, or of every school), else the lock date of the school's schedule (its own, else
     the shared one; at 00:00, as schedule.lock_state reads it)."""
     events = schedule.events(data_dir, school_year, period, school_id)
@@ -542,33 +548,48 @@ def lock_plan(data_dir: Path | str, latest: snapshots.SnapshotInfo, school_ids: 
         before = [s for s in same_year if s.taken_at <= moment]
         return before[-1] if before else None
 
+    # Plain dicts read once: a district has ~15 000 classes × 4 periods to decide.
+    event_rows = all_events.to_dict("records")
+    window_of: dict[tuple, dict[int | None, tuple]] = {}
+    for w in windows.itertuples():
+        grade = None if pd.isna(w.grade) else int(w.grade)
+        window_of.setdefault((w.school_id, w.period), {})[grade] = (w.opens, w.deadline, w.lock)
+
+    def stretch_pairs(stretches) -> list[tuple[snapshots.SnapshotInfo, snapshots.SnapshotInfo,
+                                               datetime]]:
+        pairs, reopened = [], None  # the unlock before this stretch
+        for start, stop in stretches:
+            base = last_at(start)
+            if reopened is not None and (base is None or base.taken_at < reopened):
+                # No snapshot between the unlock and the relock: the first one after the
+                # relock, so nothing entered in the open window is counted.
+                base = next((s for s in same_year if s.taken_at > start), None)
+            reopened = stop
+            end = latest if stop is None else last_at(stop)
+            if (base is not None and end is not None and base.snapshot_id != end.snapshot_id
+                    and base.taken_at <= end.taken_at):
+                pairs.append((base, end, start))
+        return pairs
+
     plan = []
     for school_id in ids:
-        school_events = all_events[all_events["school_id"].isna()
-                                   | (all_events["school_id"] == school_id)]
-        school_windows = windows[windows["school_id"] == school_id]
+        mine = [e for e in event_rows if not isinstance(e["school_id"], str)
+                or e["school_id"] == school_id]
         for p in rules.PERIODS:
             if period and p != period:
                 continue
-            events_p = school_events[school_events["period"] == p].to_dict("records")
-            rows = school_windows[school_windows["period"] == p]
+            events_p = [e for e in mine if e["period"] == p]
+            by_class = {e["scope_value"] for e in events_p if e["scope"] == "class"}
+            grades = window_of.get((school_id, p), {})
+            memo: dict[tuple, list] = {}  # classes alike (same grade, no own event) alike
             for class_id, grade in by_school[school_id]:
-                match = rows[rows["grade"].fillna(0).isin([0, grade or 0])]  # grade's row last
-                window = (tuple(match.iloc[-1][list(schedule.DATE_FIELDS)])
-                          if len(match) else None)
-                reopened = None  # the unlock before this stretch
-                for start, stop in locked_stretches(events_p, window, grade, class_id,
-                                                    latest.taken_at):
-                    base = last_at(start)
-                    if reopened is not None and (base is None or base.taken_at < reopened):
-                        # No snapshot between the unlock and the relock: the first one after
-                        # the relock, so nothing entered in the open window is counted.
-                        base = next((s for s in same_year if s.taken_at > start), None)
-                    reopened = stop
-                    end = latest if stop is None else last_at(stop)
-                    if (base is None or end is None or base.snapshot_id == end.snapshot_id
-                            or base.taken_at > end.taken_at):
-                        continue
+                key = (grade, class_id if class_id in by_class else None)
+                if key not in memo:
+                    window = grades.get(grade, grades.get(None)) if grade is not None \
+                        else grades.get(None)
+                    memo[key] = stretch_pairs(locked_stretches(
+                        events_p, window, grade, key[1], latest.taken_at))
+                for base, end, start in memo[key]:
                     plan.append((p, base.snapshot_id, end.snapshot_id, school_id, class_id,
                                  start))
     entries = tuple(sorted(plan, key=lambda x: (rules.PERIODS.index(x[0]), x[1], x[2], x[3],

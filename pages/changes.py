@@ -57,20 +57,30 @@ def teacher_name(teacher) -> str:
     return teacher if isinstance(teacher, str) and teacher else ui.tr("changes.no_teacher")
 
 
+PERIOD_NAMES = rules.PERIOD_NAMES_EN if lang == "en" else rules.PERIOD_NAMES_VI
+
+
+def period_names(periods) -> list[str]:
+    """'GK1, CK1' → the periods' names."""
+    return [", ".join(PERIOD_NAMES.get(x, x) for x in str(p).split(", ")) if p else "–"
+            for p in periods]
+
+
 def values_table(df: pd.DataFrame) -> pd.DataFrame:
     """One row per value, in words: student, item, field, before → after, status."""
     return readable(df).assign(
+        period_text=period_names(df["period"]),
         before_after=[f"{b} → {a}" for b, a in zip(df["before"].fillna("–"), df["after"].fillna("–"))],
         decision_text=ui.tr_each("changes.decision_", df["decision"]))
 
 
 GROUP_COLUMNS = {"class_name": "col.class", "unit_text": "col.subject",
-                 "teacher_text": "col.teacher", "periods": "changes.col_periods",
+                 "teacher_text": "col.teacher", "periods_text": "changes.col_periods",
                  "changes": "changes.col_changes", "not_approved": "changes.col_not_approved",
                  "none": "changes.col_none", "pending": "changes.col_pending",
                  "rejected": "changes.col_rejected", "approved": "changes.col_approved",
                  "student_left": "changes.col_student_left"}
-VALUE_COLUMNS = {"full_name": "col.student", "period": "ui.period", "item": "col.item",
+VALUE_COLUMNS = {"full_name": "col.student", "period_text": "ui.period", "item": "col.item",
                  "field_text": "changes.col_field", "before_after": "changes.col_before_after",
                  "change_text": "changes.col_change", "decision_text": "changes.col_decision"}
 
@@ -103,6 +113,7 @@ def after_tab() -> None:
         st.success(ui.tr("changes.all_approved"))
         return
     shown = shown.assign(unit_text=[unit_name(u) for u in shown["unit"]],
+                         periods_text=period_names(shown["periods"]),
                          teacher_text=[teacher_name(t) for t in shown["teacher"]])
     ui.table(shown, GROUP_COLUMNS, title=ui.tr("changes.groups_title"), snapshot=snapshot,
              key="change_groups")
@@ -118,7 +129,7 @@ def after_tab() -> None:
         values_table(values), VALUE_COLUMNS,
         title=ui.tr("changes.group_values_title", class_name=group["class_name"],
                     unit=group["unit_text"], teacher=group["teacher_text"]),
-        snapshot=snapshot, select_key="group_values" if can_record else None,
+        snapshot=snapshot, select_key="after_lock" if can_record else None,
         key="group_values")
     if can_record:
         staff = list(ui.query(snapshot, "staff_names", school_id=school.school_id)["full_name"])
@@ -190,9 +201,10 @@ with tab_requests:
             teacher_text=[t if isinstance(t, str) and t else r
                           for t, r in zip(asked["teacher"], asked["requested_by"])],
             when=[fmt_datetime(pd.Timestamp(a)) for a in asked["recorded_at"]],
+            periods_text=period_names(asked["periods"]),
             decision_text=ui.tr_each("changes.decision_", asked["decision"]))
         ui.table(asked, {"class_text": "col.class", "unit_text": "col.subject",
-                         "teacher_text": "col.teacher", "periods": "changes.col_periods",
+                         "teacher_text": "col.teacher", "periods_text": "changes.col_periods",
                          "cells": "changes.col_cells", "requested_by": "changes.requested_by",
                          "when": "changes.col_recorded_at", "reason": "changes.reason",
                          "decision_text": "changes.col_decision"},
@@ -202,13 +214,14 @@ with tab_requests:
                 full_name=[n for n in reqs["student_id"].map(
                     dict(zip(after["student_id"], after["full_name"]))).fillna("–")],
                 item=ui.item_names(reqs["item_code"]),
+                period_text=period_names(reqs["period"]),
                 field_text=ui.tr_each("changes.field_", reqs["field"]),
                 before_after=[f"{b} → {a}" for b, a in
                               zip(reqs["old_value"].fillna("–"), reqs["new_value"].fillna("–"))],
                 decision_text=ui.tr_each("changes.decision_", reqs["decision"]),
                 decided=[f"{d} · {fmt_datetime(pd.Timestamp(a))}" if pd.notna(d) else "–"
                          for d, a in zip(reqs["decided_by"], reqs["decided_at"])]),
-                {"full_name": "col.student", "period": "ui.period", "item": "col.item",
+                {"full_name": "col.student", "period_text": "ui.period", "item": "col.item",
                  "field_text": "changes.col_field", "before_after": "changes.col_before_after",
                  "requested_by": "changes.requested_by", "decision_text": "changes.col_decision",
                  "decision_note": "changes.note", "decided": "changes.col_decided"},

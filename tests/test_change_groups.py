@@ -127,7 +127,8 @@ def test_one_request_covers_a_group_and_is_decided_at_once(locked):
         data, school_year=YEAR, school_id="S1", group=changes.members(grouped, group),
         reason="Đối chiếu bài kiểm tra", requested_by="Cô Lan", actor="quantri")
     reqs = changes.requests(data, YEAR, "S1")
-    rows = reqs[reqs.batch == batch]
+    rows = reqs[reqs.batch == batch].astype(object)
+    rows = rows.where(rows.notna(), None)
     assert set(zip(rows.student_id, rows.field, rows.old_value, rows.new_value)) == {
         ("H1", "level", "T", "H"), ("H2", "level", None, "H")}
     assert set(rows.class_name) == {"1A"} and set(rows.teacher) == {"Cô Lan"}

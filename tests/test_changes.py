@@ -1,5 +1,6 @@
 """Differences between snapshots and changes after a lock: planted changes found exactly, none
 missed and none invented; requests and decisions matched; every write audited."""
+from collections import Counter
 from datetime import date, datetime
 
 import pandas as pd
@@ -167,3 +168,62 @@ def test_values_gone_with_a_student_who_left_need_no_request():
     out = changes.annotate(changed, pd.DataFrame(columns=changes.REQUEST_COLUMNS))
     assert out["decision"].tolist() == ["student_left", "none"]
     assert changes.not_approved(out)["student_id"].tolist() == ["H3"]
+
+
+def test_page_groups_then_one_request_for_a_group_decided_at_once(tmp_path, monkeypatch):
+    """The page as the administrator and the principal use it: groups in words (no code),
+    one request for a whole group, one decision for it; the numbers follow."""
+    from streamlit.testing.v1 import AppTest
+
+    from csdl.config import REPO_ROOT
+    from tests.conftest import add_account
+    from tests.test_change_groups import (AFTER as LATER, BEFORE as EARLIER, PLANTED, planted as
+                                          plant, with_staff)
+
+    base = with_staff(small_school_tables())
+    for tables, at in ((base, EARLIER), (plant(base), LATER)):
+        snapshots.write_snapshot(tmp_path, tables, school_year="2026-2027", taken_at=at,
+                                 source="import")
+    schedule.set_window(tmp_path, "2026-2027", "CK1", None, date(2026, 12, 29), date(2027, 1, 9),
+                        date(2027, 1, 10), "t")
+    monkeypatch.setenv("CSDL_DATA_DIR", str(tmp_path))
+
+    def page(role: str) -> AppTest:
+        add_account(tmp_path, f"t_{role}", role, "S1")
+        at = AppTest.from_file(str(REPO_ROOT / "pages/changes.py"), default_timeout=60)
+        for key, value in {"authentication_status": True, "username": f"t_{role}",
+                           "name": "Người thử", "roles": [role]}.items():
+            at.session_state[key] = value
+        return at.run()
+
+    at = page("admin")
+    assert not at.exception, at.exception
+    groups = at.dataframe[0].value
+    # Worst first: 1A's Toán (three changes of Cô Lan's), then by class; counts as PLANTED.
+    assert groups.iloc[0].tolist()[:5] == ["1A", "Toán", "Cô Lan", "Cuối học kỳ I", "3"]
+    assert len(groups) == len({(r[1], r[2]) for r in PLANTED})
+    assert sorted(groups["Số thay đổi"].astype(int), reverse=True) == sorted(
+        Counter((r[1], r[2]) for r in PLANTED).values(), reverse=True)
+    labels = at.selectbox[0].options
+    assert labels[0] == "1A · Toán · Cô Lan · 3 thay đổi, 3 chưa duyệt"
+    assert not any(code in "\n".join(labels) for code in ("PC_", "TOAN", "PCNL", "L1A", "20270"))
+    assert "Phẩm chất, năng lực" in labels[1]
+    values = at.dataframe[1].value
+    assert set(values["Trước → sau"]) == {"T → H", "9 → 5", "– → H"}
+    assert [m.value for m in at.metric] == [str(len(PLANTED)), str(len(PLANTED)), "5"]
+    at.text_area[0].input("Nhập nhầm, đối chiếu bài kiểm tra")
+    next(b for b in at.button if b.label == "Ghi nhận yêu cầu cho 3 giá trị").click().run()
+    assert not at.exception and [s.value for s in at.success] == [
+        "Đã ghi nhận yêu cầu cho 3 giá trị; chờ hiệu trưởng duyệt."], at.error
+
+    at = page("principal")
+    [picker] = [s for s in at.selectbox if s.label == "Yêu cầu"]
+    assert len(picker.options) == 1 and picker.options[0].startswith(
+        "Lớp 1A · Toán · Cô Lan · 3 giá trị · đề nghị: Cô Lan · ")
+    next(b for b in at.button if b.label == "Đồng ý").click().run()
+    assert not at.exception and at.success[0].value.startswith("Đã ghi quyết định cho 3 giá trị")
+    assert [m.value for m in at.metric] == [str(len(PLANTED)), str(len(PLANTED) - 3), "4"]
+    after = changes.after_lock(tmp_path, snapshots.latest_snapshot(tmp_path), "S1")
+    assert len(changes.not_approved(after)) == len(PLANTED) - 3
+    assert [r["action"] for r in records.audit_entries(tmp_path)][:2] == [
+        "change_decision", "change_request_group"]
