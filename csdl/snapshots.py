@@ -20,7 +20,7 @@ import duckdb
 import pandas as pd
 
 from . import rules, summaries
-from .timeutil import now_local
+from .timeutil import TZ, now_local
 
 SCHEMA_SQL = (Path(__file__).with_name("schema.sql")).read_text(encoding="utf-8")
 SNAPSHOT_ID_RE = re.compile(r"^[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$")
@@ -133,7 +133,9 @@ def write_snapshot(
     if unknown:
         raise ValueError(f"unknown snapshot tables: {sorted(unknown)}")
     snapshot_id = snapshot_id or new_snapshot_id(taken_at)
-    created_at = now_local()
+    # With microseconds: two imports of the same data time, one after the other under the
+    # write lock, must sort in the order they were written (the later holds the earlier's).
+    created_at = datetime.now(TZ).replace(tzinfo=None)
     final = snapshot_path(data_dir, snapshot_id)
     if final.exists():
         raise SnapshotError(f"Bản chụp {snapshot_id} đã tồn tại")
