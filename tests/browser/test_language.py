@@ -8,7 +8,6 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from csdl import access
-from csdl.access import ROLES
 from csdl.i18n import t
 
 from .conftest import PASSWORDS
@@ -37,7 +36,10 @@ def check_text(page: Page, where: str) -> None:
         assert found is None, f"{where}: «{found.group(0)}» in «{text[max(0, found.start() - 80):found.end() + 80]}»"
 
 
-@pytest.mark.parametrize("role", ROLES)
+# The principal opens every school page, the administrator its editing forms, the district its
+# own page, the meeting screen other content on the same pages. The vice-principal sees a subset
+# of the principal's pages and forms (AppTest runs every page for every role): left out for time.
+@pytest.mark.parametrize("role", ["principal", "admin", "viewer", "district"])
 def test_every_page_and_tab_speaks_vietnamese(page, server, role):
     signed_in(page, server.url, f"u_{role}", PASSWORDS[role])
     # A page the role may not open: our message in Vietnamese, not Streamlit's "Page not found".
