@@ -157,7 +157,10 @@ def test_the_second_of_two_racing_imports_waits_then_merges_onto_the_first(base,
     bases = [r.stdout.split("bases:")[1].split() for r in results]
     waited = [r for r in results if WAITING in r.stderr]
     assert len(waited) == 1, [r.stderr for r in results]
-    assert "nhập dữ liệu khác" in waited[0].stderr and "dòng lệnh" in waited[0].stderr
+    # Who holds the lock is named when its note is already written (it is written just after
+    # the lock is taken, so a waiter that comes in between says "another import or restore").
+    said = waited[0].stderr
+    assert ("nhập dữ liệu khác" in said and "dòng lệnh" in said) or "dữ liệu khác" in said
     assert sorted(len(b) for b in bases) == [1, 2], bases
     first, second = sorted(bases, key=len)
     assert first == [base_id] and second[0] == base_id and second[1] != base_id
