@@ -120,13 +120,18 @@ def record_request(data_dir: Path | str, *, school_year: str, school_id: str, st
     return request_id
 
 
-def decide(data_dir: Path | str, request_id: int, decision: str, note: str | None,
-           actor: str | None, at: datetime | None = None) -> None:
-    """The principal approves or rejects a request (a rejection needs a note)."""
+def _check_decision(decision: str, note: str | None) -> None:
+    """Approve or reject only; a rejection says why."""
     if decision not in ("approved", "rejected"):
         raise ChangeError("changes.bad_decision", decision=decision)
     if decision == "rejected" and not (note or "").strip():
         raise ChangeError("changes.note_required")
+
+
+def decide(data_dir: Path | str, request_id: int, decision: str, note: str | None,
+           actor: str | None, at: datetime | None = None) -> None:
+    """The principal approves or rejects a request (a rejection needs a note)."""
+    _check_decision(decision, note)
     at = at or now_local()
     with records.connect(data_dir) as con:
         _ensure(con)
@@ -185,10 +190,7 @@ def decide_batch(data_dir: Path | str, school_id: str, batch: int, decision: str
     """The principal approves or rejects a whole request (every pending cell of its batch; a
     single request is its own batch). Returns the number of cells decided."""
     scope.check(school_id)
-    if decision not in ("approved", "rejected"):
-        raise ChangeError("changes.bad_decision", decision=decision)
-    if decision == "rejected" and not (note or "").strip():
-        raise ChangeError("changes.note_required")
+    _check_decision(decision, note)
     at = at or now_local()
     with records.connect(data_dir) as con:
         _ensure(con)
