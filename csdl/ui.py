@@ -322,40 +322,52 @@ def restore_session() -> None:
         _start_session(*found)
 
 
-def _cookie_manager():
-    # The component writes document.cookie from the page, so it cannot set HttpOnly (browsers
-    # refuse that flag from scripts); SameSite=Strict always, Secure over HTTPS (auth.cookie_secure).
-    import extra_streamlit_components as stx
+def _cookie_component(method: str, key: str, **args) -> bool:
+    """The cookie component of extra-streamlit-components, called directly: it answers True
+    once the browser has run the method, which CookieManager's wrappers do not pass on.
+    It writes document.cookie from the page, so it cannot set HttpOnly (browsers refuse that
+    flag from scripts); SameSite=Strict always, Secure over HTTPS (auth.cookie_secure)."""
+    from extra_streamlit_components.CookieManager import _component_func
 
-    return stx.CookieManager(key="csdl_cookie_manager")
+    st.markdown("<style>.element-container:has(iframe[height='0']){display:none}</style>",
+                unsafe_allow_html=True)
+    return bool(_component_func(method=method, key=key, default=False, **args))
 
 
 def issue_pending_cookie() -> None:
-    """Set or delete the sign-in cookie in the first full run after sign-in or sign-out: the
-    cookie component must finish drawing, which a rerun in the same run would cut short."""
+    """Set or delete the sign-in cookie, drawn again on every run until the browser answers
+    that it did it: a run cut short by a rerun (a menu rebuilt, a widget changed) before the
+    component reached the browser would otherwise lose the cookie for good."""
     import os
     from datetime import timedelta
 
     from . import auth
 
-    if st.session_state.pop("_cookie_pending", False) and st.session_state.get("authentication_status"):
+    if st.session_state.get("_cookie_pending") and st.session_state.get("authentication_status"):
         cookie = auth.load_config(data_dir())["cookie"]
         days = float(cookie["expiry_days"])
-        if days > 0:
-            token = auth.issue_token(data_dir(), st.session_state["username"],
-                                     st.session_state.get("_session_version", 0))
-            secure = auth.cookie_secure(st.context.url,
-                                        st.context.headers.get("X-Forwarded-Proto"),
-                                        os.environ.get(auth.COOKIE_SECURE_ENV))
-            _cookie_manager().set(str(cookie["name"]), token, key="csdl_cookie_set",
-                                  expires_at=datetime.now() + timedelta(days=days),
-                                  secure=secure or None, same_site="strict")
-    if st.session_state.pop("_cookie_delete_pending", False):
-        try:
-            _cookie_manager().delete(auth.load_config(data_dir())["cookie"]["name"],
-                                     key="csdl_cookie_delete")
-        except KeyError:  # the component had not reported the browser's cookies yet
-            pass
+        if days <= 0:
+            st.session_state.pop("_cookie_pending")
+        else:
+            if "_cookie_args" not in st.session_state:  # the same arguments on every redraw
+                token = auth.issue_token(data_dir(), st.session_state["username"],
+                                         st.session_state.get("_session_version", 0))
+                secure = auth.cookie_secure(st.context.url,
+                                            st.context.headers.get("X-Forwarded-Proto"),
+                                            os.environ.get(auth.COOKIE_SECURE_ENV))
+                options = {"path": "/", "sameSite": "strict",
+                           "expires": (datetime.now() + timedelta(days=days)).isoformat()}
+                if secure:
+                    options["secure"] = True
+                st.session_state["_cookie_args"] = {
+                    "cookie": str(cookie["name"]), "value": token, "options": options}
+            if _cookie_component("set", "csdl_cookie_set", **st.session_state["_cookie_args"]):
+                st.session_state.pop("_cookie_pending")
+                st.session_state.pop("_cookie_args")
+    if st.session_state.get("_cookie_delete_pending"):
+        name = str(auth.load_config(data_dir())["cookie"]["name"])
+        if _cookie_component("delete", "csdl_cookie_delete", cookie=name):
+            st.session_state.pop("_cookie_delete_pending")
 
 
 def sign_in_form() -> None:
@@ -381,6 +393,7 @@ def sign_in_form() -> None:
         else:
             _start_session(user, version)
             st.session_state.update(_cookie_pending=True, _cookie_delete_pending=False)
+            st.session_state.pop("_cookie_args", None)
             st.rerun()  # rebuild the menu for the role; the cookie is set in that run
     if demo:
         st.info(tr("auth.demo_accounts") + "\n\n" + "\n".join(
@@ -396,6 +409,7 @@ def sign_out_button() -> None:
         auth.sign_out(data_dir(), user_name())  # raises the version: every cookie of it ends
         _end_session()
         st.session_state.update(_cookie_delete_pending=True, _cookie_pending=False)
+        st.session_state.pop("_cookie_args", None)
         st.rerun()
 
 

@@ -248,40 +248,68 @@ def test_cookie_secure_over_https_or_by_setting():
     assert not auth.cookie_secure("https://truong.example/", None, "0")
 
 
-class _RecordingCookieManager:
-    calls: list = []
+class _RecordingCookieComponent:
+    """Stands for the cookie component: records each call; answers `done` (the browser has
+    run the method) or False (the component has not reached the browser yet)."""
 
-    def __init__(self, key="init"):
-        self.cookies = {}
+    def __init__(self, done=True):
+        self.calls, self.done = [], done
 
-    def set(self, cookie, val, **options):
-        type(self).calls.append(("set", cookie, val, options))
+    def __call__(self, method, key, default, **args):
+        self.calls.append((method, args.get("cookie"), args.get("value"), args.get("options")))
+        return self.done
 
-    def delete(self, cookie, key="delete"):
-        type(self).calls.append(("delete", cookie, None, {}))
-        raise KeyError(cookie)  # as the component does before it reported the browser's cookies
+
+def _record_cookies(monkeypatch, done=True):
+    import importlib
+
+    # The package's CookieManager class shadows its module of the same name.
+    component_module = importlib.import_module("extra_streamlit_components.CookieManager")
+    recorder = _RecordingCookieComponent(done)
+    monkeypatch.setattr(component_module, "_component_func", recorder)
+    return recorder
+
+
+def _signed_in_app(data, monkeypatch, **state):
+    monkeypatch.setenv("CSDL_DATA_DIR", str(data))
+    at = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=30)
+    for key, value in {"authentication_status": True, "username": "hieutruong",
+                       "name": "Nguyễn Văn Hiệu", "roles": ["principal"],
+                       "_session_version": 0, **state}.items():
+        at.session_state[key] = value
+    return at
 
 
 @pytest.mark.parametrize("setting,secure", [("1", True), ("0", None)])
 def test_cookie_is_set_strict_and_secure_when_asked(data, monkeypatch, setting, secure):
-    import extra_streamlit_components as stx
-
     _small_import(data)
-    _RecordingCookieManager.calls = []
-    monkeypatch.setattr(stx, "CookieManager", _RecordingCookieManager)
-    monkeypatch.setenv("CSDL_DATA_DIR", str(data))
+    recorder = _record_cookies(monkeypatch)
     monkeypatch.setenv(auth.COOKIE_SECURE_ENV, setting)
-    at = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=30)
-    for key, value in {"authentication_status": True, "username": "hieutruong",
-                       "name": "Nguyễn Văn Hiệu", "roles": ["principal"],
-                       "_session_version": 0, "_cookie_pending": True}.items():
-        at.session_state[key] = value
+    at = _signed_in_app(data, monkeypatch, _cookie_pending=True)
     at.run()
     assert not at.exception, at.exception
-    [(what, name, token, options)] = _RecordingCookieManager.calls
+    [(what, name, token, options)] = recorder.calls
     assert (what, name) == ("set", auth.COOKIE_NAME)
-    assert options["same_site"] == "strict" and options.get("secure") == secure
+    assert options["sameSite"] == "strict" and options.get("secure") == secure
     assert auth.user_from_token(data, token)[0].username == "hieutruong"
+    assert "_cookie_pending" not in at.session_state  # the browser answered: not drawn again
+
+
+def test_cookie_is_drawn_again_until_the_browser_has_set_it(data, monkeypatch):
+    # A run cut short before the component reached the browser must not lose the cookie.
+    _small_import(data)
+    recorder = _record_cookies(monkeypatch, done=False)
+    at = _signed_in_app(data, monkeypatch, _cookie_pending=True)
+    at.run()
+    at.run()
+    assert [c[0] for c in recorder.calls] == ["set", "set"]
+    assert recorder.calls[0] == recorder.calls[1]  # the same token and expiry each time
+    assert at.session_state["_cookie_pending"]
+    recorder.done = True
+    at.run()
+    assert "_cookie_pending" not in at.session_state
+    at.run()
+    assert len(recorder.calls) == 3
 
 
 def _sign_out_script():
@@ -295,10 +323,7 @@ def _sign_out_script():
 
 def test_sign_out_button_revokes_and_deletes_the_cookie(data, monkeypatch):
     # Run without st.navigation: AppTest does not deliver clicks through it.
-    import extra_streamlit_components as stx
-
-    _RecordingCookieManager.calls = []
-    monkeypatch.setattr(stx, "CookieManager", _RecordingCookieManager)
+    recorder = _record_cookies(monkeypatch)
     monkeypatch.setenv("CSDL_DATA_DIR", str(data))
     token = _token(data)
     at = AppTest.from_function(_sign_out_script, default_timeout=30)
@@ -309,8 +334,8 @@ def test_sign_out_button_revokes_and_deletes_the_cookie(data, monkeypatch):
     at.button(key="sign_out").click().run()
     assert not at.exception, at.exception
     assert "authentication_status" not in at.session_state
-    # The component's KeyError (it had not reported the browser's cookies yet) is harmless.
-    assert [c[:2] for c in _RecordingCookieManager.calls] == [("delete", auth.COOKIE_NAME)]
+    assert [c[:2] for c in recorder.calls] == [("delete", auth.COOKIE_NAME)]
+    assert "_cookie_delete_pending" not in at.session_state
     assert auth.user_from_token(data, token) is None
     assert "sign_out" in _actions(data)
 
