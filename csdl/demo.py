@@ -4,14 +4,16 @@ Everything is deterministic from the seed. Each part draws from its own random s
 a label (`_rng(seed, "students")`), so changing one part does not reshuffle the others; the
 clock is never read. Names, places and people are invented.
 
-The series tells a story the dashboard can show: the final snapshot of 2025-2026, then about
-weekly snapshots of 2026-2027 (every few days inside entry windows) up to `as_of`. Teachers
-enter at their own pace; a few are late. Planted data problems, for the pages to find:
+The series tells a story the dashboard can show: 2025-2026 inside its entry windows (every few
+days) and its final snapshot, then about weekly snapshots of 2026-2027 (every few days inside
+entry windows) up to `as_of`. Teachers enter in bursts, each by a habit kept from window to
+window; a few are habitually late (see `_time_entries`). Planted data problems, for the pages to find:
   * one class over 35 students (a grade-1 class);
   * in GK1 of 2026-2027 one score stored as 0 (a typing slip for 10);
   * 5–10 GK1 values changed after the GK1 lock, visible in later snapshots;
   * in 2025-2026 two students whose recorded classification disagrees with the rule;
-  * per period, two teachers still entering after the deadline and one after the lock.
+  * per period, the late teachers (see `_time_entries`): one homeroom teacher after the lock,
+    the others after the deadline.
 `planted_problems(build_district(seed))` says exactly where they are.
 """
 from __future__ import annotations
@@ -96,6 +98,19 @@ def demo_schedule(school_year: str) -> list[dict]:
             for p, (o, d, lk) in periods.items()]
 
 
+def window_snapshot_days(school_year: str) -> set[date]:
+    """Inside each entry window of the year: every three days from its opening, its deadline
+    and the eve of its lock."""
+    days: set[date] = set()
+    for opens, deadline, lock in DEFAULT_SCHEDULE[school_year].values():
+        anchors = {deadline, lock - timedelta(days=1)}
+        every_third = {opens + timedelta(days=k) for k in range(2, (lock - opens).days - 1, 3)}
+        # A day just before an anchor adds nothing: the anchor is taken the next day.
+        every_third = {d for d in every_third if d + timedelta(days=1) not in anchors}
+        days |= anchors | every_third
+    return days
+
+
 def snapshot_times(as_of: date, school_year: str = DEMO_SCHOOL_YEAR) -> list[datetime]:
     """When the demo year's snapshots are taken: every Friday from early September, every three
     days inside an entry window (plus its deadline and the eve of its lock), and `as_of`."""
@@ -114,15 +129,17 @@ def snapshot_times(as_of: date, school_year: str = DEMO_SCHOOL_YEAR) -> list[dat
         if not in_window(friday):
             days.add(friday)
         friday += timedelta(days=7)
-    for opens, deadline, lock in DEFAULT_SCHEDULE[school_year].values():
-        anchors = {deadline, lock - timedelta(days=1)}
-        every_third = {opens + timedelta(days=k) for k in range(2, (lock - opens).days - 1, 3)}
-        # A day just before an anchor adds nothing: the anchor is taken the next day.
-        every_third = {d for d in every_third if d + timedelta(days=1) not in anchors}
-        days |= anchors | every_third
+    days |= window_snapshot_days(school_year)
     days = {d for d in days if first_day <= d <= as_of}
     days.add(as_of)
     return [datetime.combine(d, SNAPSHOT_TIME) for d in sorted(days)]
+
+
+def previous_year_times() -> list[datetime]:
+    """The previous year's snapshots inside its entry windows (the school began using the
+    dashboard a year earlier: the forecast learns each teacher's habits from them)."""
+    return [datetime.combine(d, SNAPSHOT_TIME)
+            for d in sorted(window_snapshot_days(PREVIOUS_SCHOOL_YEAR))]
 
 
 def demo_snapshot_id(seed: int, school_ids: Sequence[str], taken_at: datetime) -> str:
@@ -790,9 +807,9 @@ def _draw_values(rng: np.random.Generator, cells: pd.DataFrame, period: str) -> 
 def simulate_entries(school: DemoSchool, plant_problems: bool = False) -> EntryLog:
     """Every value of the year with its entry time (see EntryLog), deterministic from the seed.
 
-    Within each period's window every (class, subject) and every class's traits is a unit with
-    its own start and pace; per period three teachers are late: two finish between the deadline
-    and the lock, one only after the lock. With `plant_problems`, GK1 gets one score stored as 0
+    Within each period's window every (class, subject) and every class's traits is a unit,
+    entered by its teacher in bursts by habit (`_time_entries`); per period the late teachers
+    finish between the deadline and the lock, one only after the lock. With `plant_problems`, GK1 gets one score stored as 0
     and 5–10 values changed after its lock.
     """
     seed, year = school.seed, school.school_year
@@ -822,6 +839,58 @@ def simulate_entries(school: DemoSchool, plant_problems: bool = False) -> EntryL
     return log
 
 
+# How teachers enter (the forecast is judged against this, so it is modelled on how entry goes
+# in schools, not on the forecast): each teacher has a habit kept from window to window — how
+# many days before the deadline they sit down to enter (a few start early, most in the last
+# days) — and enters in bursts: sessions of a few classes or subjects at a time, in the
+# afternoon or the evening. A few teachers are habitually late (in most windows, not all);
+# anyone else is late now and then, and a unit is sometimes forgotten.
+ENTRY_LEAD_MEDIAN = 5.0  # days before the deadline a teacher's entry typically begins
+ENTRY_LEAD_SPREAD = 0.55  # log-sd of that habit between teachers
+WINDOW_LEAD_SPREAD = 0.3  # log-sd of one teacher's lead from window to window
+HABITUALLY_LATE_SHARE = 0.12  # of teachers; such a teacher is late in LATE_HABITUAL of windows
+LATE_HABITUAL, LATE_OTHERS = 0.6, 0.02
+UNIT_SLIP = 0.02  # a unit forgotten past the deadline by a teacher otherwise on time
+SESSION_HOURS = (14.5, 19.5, 20.5)  # when sessions begin: after classes, or in the evening
+EXPORT_HOUR = 17.0  # the day's export (SNAPSHOT_TIME): on-time work is in by the deadline's
+
+
+def teacher_habits(seed: int, staff_ids: Sequence[str]) -> dict[str, tuple[float, float]]:
+    """(lead in days, chance of being late in a window) per teacher, the same in every window
+    and year."""
+    habits = {}
+    for staff_id in staff_ids:
+        rng = _rng(seed, "habit", staff_id)
+        lead = ENTRY_LEAD_MEDIAN * float(np.exp(ENTRY_LEAD_SPREAD * rng.standard_normal()))
+        late = LATE_HABITUAL if rng.random() < HABITUALLY_LATE_SHARE else LATE_OTHERS
+        habits[staff_id] = (lead, late)
+    return habits
+
+
+def _sessions(rng: np.random.Generator, n_units: int, first_day: float, cutoff: float
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end (days) of each of a teacher's units, entered in sessions from `first_day`
+    on, all done by `cutoff`: 2–6 units a session, one after another, 20–70 minutes each."""
+    starts, ends = np.empty(n_units), np.empty(n_units)
+    day, done = np.floor(first_day), 0
+    while done < n_units:
+        size = min(int(rng.integers(2, 7)), n_units - done)
+        clock = day + rng.choice(SESSION_HOURS) / 24 + rng.uniform(0, 0.5) / 24
+        for i in range(done, done + size):
+            starts[i] = clock
+            clock += rng.uniform(20, 70) / 1440
+            ends[i] = clock
+        done += size
+        day += float(rng.choice([0, 1, 1, 2, 3]))  # the next session: same evening or days later
+    overrun = ends.max() - cutoff
+    if overrun > 0:  # done by the cutoff: the same sessions, moved earlier
+        starts, ends = starts - overrun - rng.uniform(0.05, 0.5), ends - overrun - 0.05
+    floor = 0.3 - starts.min()
+    if floor > 0:  # not before the window opens
+        starts, ends = starts + floor, np.minimum(ends + floor, cutoff)
+    return starts, ends
+
+
 def _time_entries(rng: np.random.Generator, cells: pd.DataFrame, school: DemoSchool,
                   opens: pd.Timestamp, deadline: pd.Timestamp, lock: pd.Timestamp
                   ) -> dict[str, list[str]]:
@@ -829,28 +898,42 @@ def _time_entries(rng: np.random.Generator, cells: pd.DataFrame, school: DemoSch
 
     Offsets are in days from the opening day's midnight."""
     window = (deadline - opens).days + 1.0  # to the end of the deadline day
+    cutoff = window - 1 + EXPORT_HOUR / 24 - 0.02  # before the deadline day's export
     to_lock = float((lock - opens).days)  # the start of the lock day
     unit_code = np.where(cells["item_type"] == "trait", "TRAITS", cells["item_code"])
     # Numbered in order of first appearance, as factorizing (class, unit) pairs would.
     unit = pd.factorize(cells["class_id"].to_numpy(dtype=object) + "|" + unit_code.astype(object))[0]
     n_units = unit.max() + 1
     owners = cells.groupby(unit)["owner"].first().to_numpy()
+    habits = teacher_habits(school.seed, sorted(set(owners)))
 
-    # Ordinary units start in the first 70 % of the window, more of them late than early (at
-    # the default pace), and take up to four days.
-    pace = school.meta.get("pace", DEFAULT_PACE)
-    start = 0.3 + (0.7 * window - 0.3) * rng.random(n_units) ** pace
-    end = np.minimum(start + rng.uniform(0.3, 4.0, n_units), window - 0.05)
-    # About one in twelve slips past the deadline but is done before the lock.
-    slips = rng.random(n_units) < 0.08
-    start[slips] = rng.uniform(0.7 * window, window - 0.5, slips.sum())
+    # Each teacher in sessions from their habitual lead (this window's draw around it). A
+    # district's schools differ in pace: a higher pace leads a little earlier.
+    pace = school.meta.get("pace", DEFAULT_PACE) / DEFAULT_PACE
+    start, end = np.empty(n_units), np.empty(n_units)
+    for owner in sorted(set(owners)):
+        mine = np.flatnonzero(owners == owner)
+        lead = habits[owner][0] * float(np.exp(WINDOW_LEAD_SPREAD * rng.standard_normal())) \
+            * pace ** 0.5
+        order = rng.permutation(mine)
+        start[order], end[order] = _sessions(rng, len(mine), window - lead, cutoff)
+    # A unit now and then slips past the deadline, done before the lock.
+    slips = rng.random(n_units) < UNIT_SLIP
+    start[slips] = rng.uniform(window - 1.0, window - 0.3, slips.sum())
     end[slips] = rng.uniform(window + 0.1, to_lock - 0.1, slips.sum())
-    # Late teachers: a homeroom and a subject teacher finish after the deadline but before the
-    # lock; another homeroom teacher finishes only after the lock day.
+    # Late teachers, by habit: each is late in a window with their own chance. Most late ones
+    # finish after the deadline but before the lock; one homeroom teacher only after the lock
+    # day (the most habitual of the late ones, else one drawn by habit).
     homeroom = sorted(set(school.classes["homeroom_staff_id"]) & set(owners))
-    specialists = sorted(set(owners) - set(homeroom))
-    after_lock = rng.choice(homeroom)
-    before_lock = [rng.choice([h for h in homeroom if h != after_lock]), rng.choice(specialists)]
+    teachers = sorted(set(owners))
+    late_now = [t for t in teachers if rng.random() < habits[t][1]]
+    late_homeroom = [t for t in late_now if t in homeroom]
+    if late_homeroom:
+        after_lock = max(late_homeroom, key=lambda t: (habits[t][1], t))
+    else:
+        weights = np.array([habits[t][1] for t in homeroom])
+        after_lock = str(rng.choice(homeroom, p=weights / weights.sum()))
+    before_lock = [t for t in late_now if t != after_lock]
     late_before = np.isin(owners, before_lock)
     start[late_before] = rng.uniform(window - 1.0, window - 0.2, late_before.sum())
     end[late_before] = rng.uniform(window + 0.5, to_lock - 0.1, late_before.sum())
@@ -862,7 +945,7 @@ def _time_entries(rng: np.random.Generator, cells: pd.DataFrame, school: DemoSch
     class_size = cells.groupby("class_id")["student_id"].transform("nunique").to_numpy()
     progress = (cells["list_pos"].to_numpy() + rng.random(len(cells))) / class_size
     level_days = start[unit] + (end[unit] - start[unit]) * progress
-    # Test scores are often typed in before the levels, up to two days earlier.
+    # Test scores are often typed in first, from the marked papers, up to two days earlier.
     lead = rng.uniform(0, 2.0, n_units)[unit]
     score_days = np.maximum(level_days - lead, 0.3)
     cells["level_at"] = (opens + pd.to_timedelta(level_days, unit="D")).floor("s")
@@ -1101,8 +1184,9 @@ def school_tables_at(current: EntryLog, previous: EntryLog,
     if year == DEMO_SCHOOL_YEAR:
         return tables_at(current, taken_at)
     if year == PREVIOUS_SCHOOL_YEAR:
-        return tables_at(previous, taken_at, complete=taken_at >= PREVIOUS_YEAR_TAKEN_AT,
-                         planted_disagreements=PLANTED_DISAGREEMENTS)
+        final = taken_at >= PREVIOUS_YEAR_TAKEN_AT  # the year-end records are written then
+        return tables_at(previous, taken_at, complete=final,
+                         planted_disagreements=PLANTED_DISAGREEMENTS if final else 0)
     raise ValueError(f"the demo covers {PREVIOUS_SCHOOL_YEAR} and {DEMO_SCHOOL_YEAR}, "
                      f"not {year}")
 
@@ -1174,7 +1258,10 @@ def demo_plan(as_of: date, series: str = "full") -> list[tuple[datetime, str]]:
         snapshot_times(as_of)  # checks that as_of lies in the demo year
         return [(datetime.combine(as_of, SNAPSHOT_TIME), current_note)]
     times = snapshot_times(as_of) if series == "full" else short_snapshot_times(as_of)
-    return ([(PREVIOUS_YEAR_TAKEN_AT, f"Dữ liệu mẫu: cuối năm học {PREVIOUS_SCHOOL_YEAR}")]
+    previous_note = f"Dữ liệu mẫu: năm học {PREVIOUS_SCHOOL_YEAR}"
+    earlier = previous_year_times() if series == "full" else []
+    return ([(t, previous_note) for t in earlier]
+            + [(PREVIOUS_YEAR_TAKEN_AT, f"Dữ liệu mẫu: cuối năm học {PREVIOUS_SCHOOL_YEAR}")]
             + [(t, current_note) for t in times])
 
 

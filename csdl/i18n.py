@@ -75,6 +75,44 @@ _UI: dict[str, tuple[str, str]] = {
     "progress.pick_unit": ("Lớp và môn", "Class and subject"),
     "progress.missing_title": ("Các mục còn thiếu: {unit}", "Missing entries: {unit}"),
     "progress.pcnl": ("Phẩm chất, năng lực", "Qualities and competencies"),
+    "progress.tab_forecast": ("Độ tin cậy của dự báo", "How good the forecast is"),
+    "progress.forecast_note": (
+        "“Có nguy cơ trễ”: khả năng trễ hạn từ 50 % trở lên. Khả năng này tính từ chính lịch sử của "
+        "trường: ở các đợt trước, những phần việc cùng mức đã nhập và cùng số ngày trước hạn — trước "
+        "hết của chính giáo viên đó — đã xong sau hạn bao nhiêu lần. Bảng xếp việc đáng lo nhất lên đầu.",
+        "“At risk”: a chance of ending late of 50 % or more, from the school's own history: how often "
+        "units in the same state, as many days before the deadline — above all the same teacher's — "
+        "ended after the deadline in earlier windows. The table lists the most worrying first."),
+    "progress.backtest_intro": (
+        "Kiểm tra dự báo trên các đợt đã qua: ở 10, 7, 5 và 3 ngày trước hạn, chỉ với lịch sử có đến "
+        "lúc đó, dự báo đã báo những phần việc nào có nguy cơ trễ, và thực tế phần việc nào trễ. "
+        "Tỉ lệ báo đúng: trong các việc bị báo, bao nhiêu việc trễ thật. Tỉ lệ bắt được: trong các "
+        "việc trễ thật, bao nhiêu việc đã được báo trước.",
+        "The forecast checked on past windows: at 10, 7, 5 and 3 days before the deadline, with only "
+        "the history known then, which units it flagged as at risk and which really ended late. "
+        "Precision: of the flagged units, how many were late. Recall: of the late units, how many "
+        "were flagged beforehand."),
+    "progress.backtest_title": ("Dự báo trên các đợt đã qua, theo số ngày trước hạn",
+                                "The forecast on past windows, by days before the deadline"),
+    "progress.backtest_windows_title": ("Dự báo trên từng đợt đã qua", "The forecast on each past window"),
+    "progress.backtest_none": ("Chưa có đợt nhập nào đã qua có đủ bản chụp để kiểm tra dự báo.",
+                               "No past entry window has enough snapshots to check the forecast yet."),
+    "progress.backtest_first": (
+        "Đợt đầu tiên của trường chưa có lịch sử nên dự báo khi đó chỉ dựa vào mức đã nhập và số ngày còn lại.",
+        "The school's first window had no history: the forecast then went by the state and the days left only."),
+    "col.chance": ("Khả năng trễ hạn", "Chance of ending late"),
+    "col.days_before": ("Số ngày trước hạn", "Days before the deadline"),
+    "col.flagged": ("Số việc bị báo nguy cơ", "Units flagged"),
+    "col.hits": ("Bị báo và trễ thật", "Flagged and late"),
+    "col.late_units": ("Số việc trễ thật", "Units really late"),
+    "col.precision": ("Tỉ lệ báo đúng", "Precision"),
+    "col.recall": ("Tỉ lệ bắt được", "Recall"),
+    "col.window": ("Đợt", "Window"),
+    "col.values_missing": ("Số mục còn thiếu", "Values missing"),
+    "col.units_checked": ("Số phần việc", "Units"),
+    "overview.behind_title": ("Năm phần việc chậm nhất {period}", "The five units furthest behind, {period}"),
+    "overview.none_behind": ("Không có lớp, môn nào trễ hạn hay có nguy cơ trễ.",
+                             "No class or subject is late or at risk."),
     "missing.level": ("Mức đạt được", "Level"),
     "missing.score": ("Điểm KTĐK", "Test score"),
     "missing.level+score": ("Mức đạt được và điểm KTĐK", "Level and test score"),
@@ -372,8 +410,8 @@ The app recognises each file from its contents; no renaming needed. You may impo
     "cli.report_school_required": ("Dữ liệu có nhiều trường: cần --school-id.", "The data holds several schools: --school-id is needed."),
     # district page
     "page.district": ("So sánh các trường", "Compare schools"),
-    "district.caption": ("Mỗi dòng một trường, theo bản chụp đã chọn. Chọn một dòng để mở các trang của trường đó.",
-                         "One row per school, from the chosen snapshot. Pick a row to open that school's pages."),
+    "district.caption": ("Mỗi dòng một trường, theo bản chụp đã chọn. Bấm liên kết của một trường dưới bảng để mở các trang của trường đó.",
+                         "One row per school, from the chosen snapshot. Follow a school's link under the table to open its pages."),
     "district.no_schools": ("Bản chụp này không có trường nào.", "This snapshot holds no school."),
     "district.chart_title": ("Hoàn thành {period} theo trường", "{period} completion by school"),
     "district.table_title": ("So sánh các trường — {period}", "Schools compared — {period}"),

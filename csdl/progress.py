@@ -2,7 +2,8 @@
 
 The figures come from SQL (`queries/progress_units.sql`, the Parquet summaries written with
 each snapshot); this module adds the rules that need the schedule: state, standing against the
-deadline and the lock, and the projection of the finish date from the recent entry rate.
+deadline and the lock, the chance of ending late (forecast.py, from the school's earlier
+windows) and, for the whole selection's burn-up only, the finish projected from the recent rate.
 """
 from __future__ import annotations
 
@@ -14,9 +15,9 @@ from typing import Callable
 import duckdb
 import pandas as pd
 
-from . import queries, rules, snapshots, summaries
+from . import forecast, queries, rules, snapshots, summaries
 
-LOOKBACK_DAYS = 7  # the entry rate is measured over the last week of snapshots
+LOOKBACK_DAYS = 7  # the burn-up's rate is measured over the last week of snapshots
 STATES = ("not_started", "in_progress", "complete")
 # Worst first: a teacher's or class's status is the worst of its units.
 STATUSES = ("locked_incomplete", "overdue", "at_risk", "no_schedule", "on_track", "complete")
@@ -65,7 +66,7 @@ def projected_finish(history: pd.DataFrame, now: datetime, expected: int,
 
 
 def status_of(expected: int, entered: int, now: datetime, window: Window | None, locked: bool,
-              finish: datetime | None) -> str:
+              p_late: float) -> str:
     """complete / locked_incomplete / overdue / at_risk / on_track, or no_schedule."""
     if expected and entered >= expected:
         return "complete"
@@ -75,7 +76,7 @@ def status_of(expected: int, entered: int, now: datetime, window: Window | None,
         return "no_schedule"
     if now.date() > window.deadline:
         return "overdue"
-    if finish is not None and finish.date() > window.deadline:
+    if p_late >= forecast.AT_RISK:
         return "at_risk"
     return "on_track"
 
@@ -103,52 +104,48 @@ def history(data_dir: Path | str, school_id: str, period: str,
         con.close()
 
 
-def _finishes(units: pd.DataFrame, hist: pd.DataFrame, now: datetime,
-              lookback_days: int = LOOKBACK_DAYS) -> list[datetime | None]:
-    """projected_finish for every unit at once: the entry rate from each unit's earliest
-    snapshot in the lookback window to now (one grouped pass, not one filter per unit)."""
-    window = hist[(hist["taken_at"] < now)
-                  & (hist["taken_at"] >= now - timedelta(days=lookback_days))]
-    first = (window.sort_values("taken_at").groupby(["class_id", "item_code"], sort=False)
-             .first()[["taken_at", "entered"]])
-    # as dicts: a .loc per unit cost ~1 ms, a school has hundreds of units
-    first = dict(zip(first.index, zip(first["taken_at"], first["entered"])))
-    has_now = set(zip(*[hist.loc[hist["taken_at"] == now, c] for c in ("class_id", "item_code")]))
-    out: list[datetime | None] = []
-    for class_id, item_code, expected, entered in zip(
-            units["class_id"], units["item_code"], units["expected"], units["entered"]):
-        key = (class_id, item_code)
-        if key not in has_now or key not in first:
-            out.append(None)
-            continue
-        remaining = int(expected) - int(entered)
-        if remaining <= 0:
-            out.append(now)
-            continue
-        then, entered_then = first[key]
-        rate = (int(entered) - int(entered_then)) / ((now - then).total_seconds() / 86400)
-        out.append(datetime.max if rate <= 0 else now + timedelta(days=remaining / rate))
-    return out
+def entry_history(data_dir: Path | str, school_id: str,
+                  snapshot: snapshots.SnapshotInfo) -> pd.DataFrame:
+    """Units of every period in every snapshot of the school up to `snapshot` (any school year,
+    the same source): the earlier windows the forecast learns from."""
+    snaps, _ = snapshots.list_snapshots(data_dir)
+    chosen = [s for s in snaps if s.taken_at <= snapshot.taken_at and s.source == snapshot.source]
+    files = [str(summaries.ensure_summary(data_dir, s.snapshot_id)) for s in chosen]
+    con = duckdb.connect(":memory:")
+    try:
+        return queries.run(con, "entry_history", files=files, school_id=school_id)
+    finally:
+        con.close()
 
 
-def unit_progress(units: pd.DataFrame, hist: pd.DataFrame, now: datetime,
+def unit_progress(units: pd.DataFrame, cases: pd.DataFrame, now: datetime,
                   window_for: WindowLookup, locked: LockLookup) -> pd.DataFrame:
-    """Add state, status, projected finish, deadline and lock to each class × subject unit."""
+    """Add state, chance of ending late, status, deadline and lock to each class × subject unit,
+    worst first (status, then the chance of ending late); `cases` from forecast.cases."""
     out = units.copy()
-    finishes = _finishes(out, hist, now)
-    statuses, deadlines, locks = [], [], []
-    for row, finish in zip(out.itertuples(index=False), finishes):
-        window = window_for(int(row.grade))
-        statuses.append(status_of(int(row.expected), int(row.entered), now, window,
-                                  locked(int(row.grade), row.class_id), finish))
-        deadlines.append(window.deadline if window else None)
-        locks.append(window.lock if window else None)
+    windows = [window_for(int(g)) for g in out["grade"]]
+    out["deadline"] = [w.deadline if w else None for w in windows]
+    out["lock"] = [w.lock if w else None for w in windows]
+    chance = forecast.predict(out, forecast.days_left_at(now, out["deadline"]), cases, now)
+    out = out.join(chance)
     out["state"] = [state_of(int(e), int(n)) for e, n in zip(out["expected"], out["entered"])]
-    out["status"] = statuses
-    out["projected_finish"] = finishes
-    out["deadline"] = deadlines
-    out["lock"] = locks
-    return out
+    out["status"] = [status_of(int(row.expected), int(row.entered), now, window,
+                               locked(int(row.grade), row.class_id), float(row.p_late))
+                     for row, window in zip(out.itertuples(index=False), windows)]
+    rank = out["status"].map({s: i for i, s in enumerate(STATUSES)})
+    return out.assign(_rank=rank).sort_values(["_rank", "p_late"], ascending=[True, False],
+                                              kind="stable").drop(columns="_rank") \
+        .reset_index(drop=True)
+
+
+def furthest_behind(progress: pd.DataFrame, count: int = 5) -> pd.DataFrame:
+    """The units furthest behind, for the overview: late or at risk first (in status order),
+    then the most values still missing."""
+    behind = progress[progress["status"].isin(["locked_incomplete", "overdue", "at_risk"])]
+    rank = behind["status"].map({s: i for i, s in enumerate(STATUSES)})
+    return behind.assign(missing=behind["expected"] - behind["entered"], _rank=rank) \
+        .sort_values(["_rank", "missing", "p_late"], ascending=[True, False, False],
+                     kind="stable").drop(columns="_rank").head(count).reset_index(drop=True)
 
 
 def by_class_subject(progress: pd.DataFrame) -> pd.DataFrame:
@@ -157,7 +154,8 @@ def by_class_subject(progress: pd.DataFrame) -> pd.DataFrame:
 
 
 def by_teacher(progress: pd.DataFrame) -> pd.DataFrame:
-    """One row per responsible teacher (units with no teacher assigned grouped as None)."""
+    """One row per responsible teacher (units with no teacher assigned grouped as None), worst
+    first: by status, then the most units behind, then the least entered."""
     grouped = progress.assign(staff_id=progress["staff_id"].fillna("")).groupby(
         "staff_id", sort=True)
     out = grouped.agg(full_name=("staff_name", "first"), expected=("expected", "sum"),
@@ -167,8 +165,11 @@ def by_teacher(progress: pd.DataFrame) -> pd.DataFrame:
                       status=("status", worst)).reset_index()
     out["completion"] = out["entered"] / out["expected"].where(out["expected"] > 0)
     out["staff_id"] = out["staff_id"].replace("", None)
+    rank = out["status"].map({s: i for i, s in enumerate(STATUSES)})
+    out = out.assign(_rank=rank).sort_values(["_rank", "units_behind", "completion"],
+                                             ascending=[True, False, True], kind="stable")
     return out[["staff_id", "full_name", "expected", "entered", "completion", "units",
-                "units_behind", "status"]]
+                "units_behind", "status"]].reset_index(drop=True)
 
 
 def overdue(progress: pd.DataFrame) -> pd.DataFrame:
@@ -233,7 +234,6 @@ def compute(data_dir: Path | str, snapshot: snapshots.SnapshotInfo, school_id: s
         units = queries.run(con, "progress_units", school_id=school_id, period=period)
     finally:
         con.close()
-    hist = history(data_dir, school_id, period, snapshot)
     found_windows: dict[int | None, tuple | None] = {}
     windows: dict[int | None, Window | None] = {}
     locks: dict[tuple[int, str], bool] = {}
@@ -262,7 +262,33 @@ def compute(data_dir: Path | str, snapshot: snapshots.SnapshotInfo, school_id: s
     units = units.sort_values(["grade", "class_name", "item_code"],
                               key=lambda c: c.map(order) if c.name == "item_code" else c,
                               ignore_index=True)
-    return unit_progress(units, hist, snapshot.taken_at, window_for, locked)
+    cases = forecast.cases(entry_history(data_dir, school_id, snapshot),
+                           year_window_lookup(data_dir, school_id))
+    return unit_progress(units, cases, snapshot.taken_at, window_for, locked)
+
+
+def year_window_lookup(data_dir: Path | str, school_id: str) -> forecast.WindowOf:
+    """(school_year, period, grade) → (opens, deadline, lock) in the school's schedule, each
+    read from app.db once."""
+    from . import schedule
+
+    found: dict[tuple, tuple | None] = {}
+
+    def window_of(school_year: str, period: str, grade: int):
+        key = (school_year, period, grade)
+        if key not in found:
+            found[key] = schedule.window_for(data_dir, school_year, period, grade,
+                                             school_id=school_id)
+        return found[key]
+
+    return window_of
+
+
+def backtest(data_dir: Path | str, snapshot: snapshots.SnapshotInfo,
+             school_id: str) -> pd.DataFrame:
+    """forecast.backtest over the school's history up to `snapshot`."""
+    return forecast.backtest(entry_history(data_dir, school_id, snapshot),
+                             year_window_lookup(data_dir, school_id))
 
 
 def school_windows(data_dir: Path | str, school_year: str,

@@ -454,7 +454,7 @@ def table(df: pd.DataFrame, columns: dict[str, str], title: str | None = None,
     raw.columns = [t(k, lg) for k in columns.values()]
     shown = df[list(columns)].copy()
     for col in shown.columns:
-        if col in ("completion", "ratio", "share"):
+        if col in ("completion", "ratio", "share", "chance", "precision", "recall"):
             shown[col] = [fmt_percent(v, lg) if pd.notna(v) else "–" for v in shown[col]]
         elif pd.api.types.is_integer_dtype(shown[col]) and col not in ("grade",):
             shown[col] = [fmt_number(v, lg) for v in shown[col]]
@@ -501,17 +501,17 @@ def problem_table(problems: list) -> pd.DataFrame:
 
 
 def _schedule_key(school_year: str, school_id: str) -> str:
-    """Changes whenever the school's lock schedule (its own, else the shared one) or its lock
-    events of the year change, so cached progress figures follow an edit at once."""
+    """A key that changes whenever the school's windows or lock events of any year change (the
+    forecast reads earlier years' windows), so cached progress figures follow an edit at once."""
     import hashlib
 
     from . import schedule
 
-    text = (school_id + "\n"
-            + schedule.windows(data_dir(), school_year, school_id=school_id)
-            .to_json(date_format="iso")
-            + schedule.events(data_dir(), school_year, school_id=school_id)
-            .to_json(date_format="iso"))
+    years = sorted(set(schedule.school_years(data_dir(), school_id=school_id)) | {school_year})
+    text = school_id + "\n" + "\n".join(
+        schedule.windows(data_dir(), year, school_id=school_id).to_json(date_format="iso")
+        + schedule.events(data_dir(), year, school_id=school_id).to_json(date_format="iso")
+        for year in years)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -528,6 +528,21 @@ def progress_units(snapshot: snapshots.SnapshotInfo, school_id: str, period: str
     scope.check(school_id)
     return _progress_units(str(data_dir()), snapshot.snapshot_id, school_id, period,
                            _schedule_key(snapshot.school_year, school_id))
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _forecast_backtest(data_path: str, snapshot_id: str, school_id: str,
+                       schedule_key: str) -> pd.DataFrame:
+    from . import progress
+
+    return progress.backtest(data_path, snapshots.get_snapshot(data_path, snapshot_id), school_id)
+
+
+def forecast_backtest(snapshot: snapshots.SnapshotInfo, school_id: str) -> pd.DataFrame:
+    """forecast.backtest of the school's history up to the snapshot (cached)."""
+    scope.check(school_id)
+    return _forecast_backtest(str(data_dir()), snapshot.snapshot_id, school_id,
+                              _schedule_key(snapshot.school_year, school_id))
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

@@ -28,6 +28,19 @@ for col, day, key in ((cols[2], window.deadline if window else None, "progress.d
     col.metric(ui.tr(key), "–" if days is None else fmt_number(days, lang),
                help=fmt_date(day) if day else ui.tr("status.no_schedule"))
 
+st.markdown("#### " + ui.tr("overview.behind_title", period=period))
+behind = progress.furthest_behind(units)
+if behind.empty:
+    st.success(ui.tr("overview.none_behind"))
+else:
+    ui.table(behind.assign(
+        item=behind["item_name_en" if lang == "en" else "item_name_vi"],
+        staff_name=behind["staff_name"].fillna(ui.tr("progress.no_teacher")),
+        status_text=ui.tr_each("status.", behind["status"])),
+        {"class_name": "col.class", "item": "col.subject", "staff_name": "col.teacher",
+         "missing": "col.values_missing", "completion": "col.completion",
+         "status_text": "col.status"})
+
 unapproved = len(changes.not_approved(ui.changes_after_lock(snapshot, school.school_id)))
 if unapproved:
     st.warning(ui.tr("overview.unapproved", count=fmt_number(unapproved, lang)))

@@ -2,7 +2,7 @@
 import pandas as pd
 import streamlit as st
 
-from csdl import charts, exports, progress, ui
+from csdl import charts, exports, forecast, progress, rules, ui
 from csdl.i18n import fmt_date, fmt_number, fmt_percent
 
 ui.guard("progress")
@@ -51,25 +51,26 @@ def unit_label(row) -> str:
     return f"{row.class_name} · {name} ({fmt_number(row.expected - row.entered, lang)})"
 
 
-tab_map, tab_teachers, tab_history, tab_missing = st.tabs([
+tab_map, tab_teachers, tab_history, tab_missing, tab_forecast = st.tabs([
     ui.tr("progress.tab_map"), ui.tr("progress.tab_teachers"), ui.tr("progress.tab_history"),
-    ui.tr("progress.tab_missing")])
+    ui.tr("progress.tab_missing"), ui.tr("progress.tab_forecast")])
 
 with tab_map:
     if shown.empty:
         st.info(ui.tr("overview.nothing_expected"))
     else:
         st.plotly_chart(ui.chart(charts.progress_heatmap, shown, lang), width="stretch")
+        open_units = shown["status"].isin(["at_risk", "on_track"])  # a chance means something
         picked = ui.table(shown.assign(
             item=shown["item_name_en" if lang == "en" else "item_name_vi"],
             status_text=ui.tr_each("status.", shown["status"]),
-            finish=[fmt_date(f) if f is not None and f.year < 9999 else
-                    ("–" if f is None else ui.tr("progress.never")) for f in shown["projected_finish"]]),
+            chance=shown["p_late"].where(open_units)),
             {"class_name": "col.class", "item": "col.subject", "staff_name": "col.teacher",
              "expected": "col.expected", "entered": "col.entered", "completion": "col.completion",
-             "status_text": "col.status", "finish": "col.projected_finish"},
+             "status_text": "col.status", "chance": "col.chance"},
             title=ui.tr("progress.table_title", period=period), snapshot=snapshot,
             select_key="unit_table")
+        st.caption(ui.tr("progress.forecast_note"))
         if picked is None:
             st.caption(ui.tr("progress.pick_row"))
         else:
@@ -124,3 +125,24 @@ with tab_missing:
         st.query_params["unit"] = key
         unit_class, unit_code = key.split("|")
         show_missing(unit_class, unit_code, labels[key], "tab")
+
+with tab_forecast:
+    st.markdown(ui.tr("progress.backtest_intro"))
+    checked = ui.forecast_backtest(snapshot, school.school_id)
+    if checked.empty:
+        st.info(ui.tr("progress.backtest_none"))
+    else:
+        by_days = forecast.scores(checked, ["days_before"]).sort_values("days_before",
+                                                                        ascending=False)
+        columns = {"units": "col.units_checked", "flagged": "col.flagged", "hits": "col.hits",
+                   "late": "col.late_units", "precision": "col.precision", "recall": "col.recall"}
+        ui.table(by_days, {"days_before": "col.days_before", **columns},
+                 title=ui.tr("progress.backtest_title"), snapshot=snapshot)
+        windows = forecast.scores(checked, ["school_year", "period"])
+        windows = windows.sort_values(["school_year", "period"], key=lambda c: c.map(
+            {p: i for i, p in enumerate(rules.PERIODS)}) if c.name == "period" else c)
+        windows = windows.assign(window=[f"{p} {y}" for p, y in
+                                         zip(windows["period"], windows["school_year"])])
+        ui.table(windows, {"window": "col.window", **columns},
+                 title=ui.tr("progress.backtest_windows_title"), snapshot=snapshot)
+        st.caption(ui.tr("progress.backtest_first"))

@@ -1,6 +1,6 @@
 """The demo generator: deterministic, realistic sizes, a believable story over the snapshots and
 the planted data problems exactly where they are said to be."""
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import pandas as pd
 import pytest
@@ -36,7 +36,7 @@ def latest(demo_dir):
 @pytest.fixture(scope="module")
 def previous_year(demo_dir):
     data_dir, infos = demo_dir
-    [info] = [i for i in infos if i.school_year == demo.PREVIOUS_SCHOOL_YEAR]
+    [info] = [i for i in infos if i.taken_at == demo.PREVIOUS_YEAR_TAKEN_AT]
     return read(data_dir, info)
 
 
@@ -86,9 +86,19 @@ def test_series_is_ordered_within_the_year_and_from_the_demo(demo_dir):
     assert not bad and [s.snapshot_id for s in listed] == [i.snapshot_id for i in infos]
     times = [i.taken_at for i in infos]
     assert times == sorted(times) and len(set(times)) == len(times)
-    assert 20 <= len(infos) <= 30
+    previous = [i for i in infos if i.school_year == demo.PREVIOUS_SCHOOL_YEAR]
+    current = [i for i in infos if i.school_year == demo.DEMO_SCHOOL_YEAR]
+    assert 20 <= len(current) <= 30
+    # The previous year: inside each of its four entry windows, then its final snapshot.
+    assert previous[-1].taken_at == demo.PREVIOUS_YEAR_TAKEN_AT
+    windows = demo.DEFAULT_SCHEDULE[demo.PREVIOUS_SCHOOL_YEAR].values()
+    for info in previous[:-1]:
+        assert any(o <= info.taken_at.date() <= lk for o, _, lk in windows)
+    for opens, deadline, lock in windows:
+        days = {i.taken_at.date() for i in previous}
+        assert deadline in days and lock - timedelta(days=1) in days
+    assert infos == previous + current
     assert all(i.source == "demo" and i.created_by == "demo" for i in infos)
-    current = infos[1:]
     assert all(i.school_year == demo.DEMO_SCHOOL_YEAR for i in current)
     assert current[0].taken_at.date() >= date(2026, 9, 1)
     assert current[0].taken_at.date() <= date(2026, 9, 7)
@@ -376,7 +386,8 @@ def test_gk1_late_teachers_then_nearly_complete_by_the_lock(demo_dir):
 
 def test_ck1_progress_at_as_of_is_partial_and_uneven(latest):
     completion = completion_by_class(latest, "CK1")
-    assert 0.3 < completion.mean() < 0.95
+    # Six days before the deadline: most teachers enter in the last days, a few are done.
+    assert 0.15 < completion.mean() < 0.6 and (completion > 0.8).any()
     assert completion.max() - completion.min() > 0.2
     assert completion.nunique() > len(completion) // 2
     for period in ("GK2", "CN"):
@@ -534,3 +545,30 @@ def test_latest_only_series_and_one_worker(tmp_path):
     assert list(tables["school"]["school_id"]) == ["DEMO01", "DEMO02"]
     with pytest.raises(ValueError):
         demo.demo_plan(demo.DEFAULT_AS_OF, "weekly")
+
+
+def test_teachers_enter_in_bursts_by_a_habit_kept_across_windows(district):
+    current, previous = district.current[0], district.previous[0]
+    # Bursts: a teacher's values of a window go in on a few days, mostly in its last week.
+    for log in (current, previous):
+        cells = log.cells[log.cells["late"] == ""]
+        for period, (opens, deadline, _) in demo.DEFAULT_SCHEDULE[
+                log.school.school_year].items():
+            mine = cells[cells["period"] == period]
+            days = mine.groupby("owner")["level_at"].apply(lambda t: t.dt.date.nunique())
+            assert days.median() <= 4, (period, days.describe())
+            last_week = (mine["level_at"].dt.date > deadline - timedelta(days=7)).mean()
+            assert last_week > 0.5, period
+    # Habits: the habitually late are late in far more of the eight windows than the others.
+    habits = demo.teacher_habits(current.school.seed, sorted(
+        set(current.cells["owner"].dropna()) | set(previous.cells["owner"].dropna())))
+    late_windows: dict[str, int] = {}
+    for log in (current, previous):
+        for period, who in log.planted["late_teachers"].items():
+            for staff_id in who["after_deadline"] + who["after_lock"]:
+                late_windows[staff_id] = late_windows.get(staff_id, 0) + 1
+    habitual = [t for t, (_, chance) in habits.items() if chance == demo.LATE_HABITUAL]
+    others = [t for t in habits if t not in habitual]
+    assert habitual and others
+    share = lambda group: sum(late_windows.get(t, 0) for t in group) / (8 * len(group))  # noqa: E731
+    assert share(habitual) > 3 * share(others)

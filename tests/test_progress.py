@@ -96,16 +96,15 @@ def test_projection_on_a_constructed_history():
 def test_status_against_deadline_and_lock():
     w = progress.Window(date(2027, 1, 1), date(2027, 1, 10), date(2027, 1, 13))
     on = datetime(2027, 1, 8, 17)
-    assert progress.status_of(10, 10, on, w, False, None) == "complete"
-    assert progress.status_of(10, 10, on, w, True, None) == "complete"
-    assert progress.status_of(10, 5, on, w, True, None) == "locked_incomplete"
-    assert progress.status_of(10, 5, datetime(2027, 1, 11, 8), w, False, None) == "overdue"
-    # On the deadline day itself it is not overdue yet; with no rate measured it is on track.
-    assert progress.status_of(10, 5, datetime(2027, 1, 10, 23), w, False, None) == "on_track"
-    assert progress.status_of(10, 5, on, w, False, datetime(2027, 1, 11, 9)) == "at_risk"
-    assert progress.status_of(10, 5, on, w, False, datetime(2027, 1, 10, 22)) == "on_track"
-    assert progress.status_of(10, 5, on, w, False, datetime.max) == "at_risk"
-    assert progress.status_of(10, 5, on, None, False, None) == "no_schedule"
+    assert progress.status_of(10, 10, on, w, False, 0.9) == "complete"
+    assert progress.status_of(10, 10, on, w, True, 0.0) == "complete"
+    assert progress.status_of(10, 5, on, w, True, 0.0) == "locked_incomplete"
+    assert progress.status_of(10, 5, datetime(2027, 1, 11, 8), w, False, 0.0) == "overdue"
+    # On the deadline day itself it is not overdue yet: the chance of ending late decides.
+    assert progress.status_of(10, 5, datetime(2027, 1, 10, 23), w, False, 0.49) == "on_track"
+    assert progress.status_of(10, 5, on, w, False, 0.5) == "at_risk"
+    assert progress.status_of(10, 5, on, w, False, 0.2) == "on_track"
+    assert progress.status_of(10, 5, on, None, False, 0.9) == "no_schedule"
     assert progress.state_of(10, 0) == "not_started" and progress.state_of(10, 3) == "in_progress"
 
 
@@ -131,13 +130,22 @@ def test_compute_with_schedule_and_lock_events(tmp_path):
     units = progress.compute(tmp_path, infos[-1], "S1", "CK1").set_index(["class_id", "item_code"])
     toan = units.loc[("L4A", "TOAN")]
     assert (toan["expected"], toan["entered"]) == (4, 2)
-    # Rate since 2 Jan (6 days, 0 → 2) = 1/3 a day; 2 left → 6 days → 14 Jan 17:00: on time.
-    assert toan["projected_finish"] == datetime(2027, 1, 14, 17)
+    # No earlier window: the starting rate. Half entered, 6 days 7 hours to the deadline's end.
+    assert toan["p_late"] == pytest.approx(0.1 * 0.3)
     assert toan["status"] == "on_track"
-    # A grade-4 window with an earlier deadline overrides the school's: now at risk.
+    # A grade-4 window with an earlier deadline overrides the school's: today is the deadline,
+    # so a unit of 4A is at risk exactly when its starting rate on the last day reaches 0.5
+    # (not started: 0.8; under half: 0.48; half or more: 0.24).
+    schedule.set_window(tmp_path, "2026-2027", "CK1", 4, CK1.opens, date(2027, 1, 8), CK1.lock, "t")
+    units = progress.compute(tmp_path, infos[-1], "S1", "CK1")
+    l4a = units[(units["class_id"] == "L4A") & (units["entered"] < units["expected"])]
+    assert len(l4a)
+    for row in l4a.itertuples():
+        share = row.entered / row.expected
+        rate = 0.8 * (1.0 if row.entered == 0 else 0.6 if share < 0.5 else 0.3)
+        assert row.p_late == pytest.approx(rate)
+        assert row.status == ("at_risk" if rate >= 0.5 else "on_track")
     schedule.set_window(tmp_path, "2026-2027", "CK1", 4, CK1.opens, date(2027, 1, 13), CK1.lock, "t")
-    units = progress.compute(tmp_path, infos[-1], "S1", "CK1").set_index(["class_id", "item_code"])
-    assert units.loc[("L4A", "TOAN"), "status"] == "at_risk"
     # A class locked early by the administrator: incomplete units there are locked_incomplete.
     schedule.record_event(tmp_path, "2026-2027", "CK1", "lock", "class", "L4A",
                           datetime(2027, 1, 7, 10), "Khóa sớm để in", "t")
@@ -213,15 +221,3 @@ def test_teacher_table_sums_their_units(tmp_path):
     # Units nobody is assigned to are grouped, not lost.
     assert teachers["expected"].sum() == units["expected"].sum()
     assert teachers["staff_id"].isna().sum() == 1
-
-
-def test_grouped_projection_equals_the_one_unit_rule(tmp_path):
-    infos = _series(tmp_path)
-    now = infos[-1].taken_at
-    hist = progress.history(tmp_path, "S1", "CK1", infos[-1])
-    units = hist[hist["taken_at"] == now]
-    grouped = progress._finishes(units, hist, now)
-    for (class_id, item_code, expected), finish in zip(
-            units[["class_id", "item_code", "expected"]].itertuples(index=False), grouped):
-        one = hist[(hist["class_id"] == class_id) & (hist["item_code"] == item_code)]
-        assert finish == progress.projected_finish(one[["taken_at", "entered"]], now, int(expected))
