@@ -64,6 +64,8 @@ TARGETS = {
 IMPORT_TARGET_S = 10.0  # school scale, as before
 SUMMARIES_TARGET_S = 5.0  # 20 class summaries (TT27) of a school, into an empty installation
 RATIO_TARGET = 5.0  # DuckDB at least 5× faster than pandas at district scale
+# The forecast on the demo's closed windows, from the last snapshot 3+ days before the deadline
+FORECAST_RECALL_TARGET, FORECAST_PRECISION_TARGET = 0.8, 0.6
 RATIO_SCALE = "district"
 NOTES_HEADING = "## Notes"
 WORKER_MEMORY_GB = 10  # address-space limit of each measuring process
@@ -180,6 +182,25 @@ def worker_summaries(data_dir: Path) -> dict:
             "sheets": sum(len(f.sheets) for f in parsed),
             "values": sum(f.summary.get("values", 0) for f in parsed),
             "students": len(prepared.tables["student"]), "peak_rss_mb": peak_rss_mb()}
+
+
+def worker_forecast(data_dir: Path) -> dict:
+    """The forecast backtested on every closed window of the demo school's history (see
+    csdl/forecast.py): precision and recall per days before the deadline, and per window."""
+    from csdl import forecast, progress, snapshots
+
+    snaps, _ = snapshots.list_snapshots(data_dir)
+    start = time.perf_counter()
+    checked = progress.backtest(data_dir, snaps[-1], SCHOOL)
+    seconds = time.perf_counter() - start
+
+    def rows(by):
+        return forecast.scores(checked, by).astype(object).where(lambda d: d.notna(), None) \
+            .to_dict("records")
+
+    return {"backtest_s": seconds, "by_days": rows(["days_before"]),
+            "by_window": rows(["school_year", "period"]),
+            "at_3_or_more": rows(None), "peak_rss_mb": peak_rss_mb()}
 
 
 def clear_caches() -> None:
@@ -599,6 +620,8 @@ def bench_scale(scale: str) -> dict:
     if scale == "school":
         print(f"[{scale}] class summaries …", flush=True)
         result["summaries"] = run_worker("summaries", data_dir)
+        print(f"[{scale}] forecast backtest …", flush=True)
+        result["forecast"] = run_worker("forecast", data_dir)
     print(f"[{scale}] pages …", flush=True)
     result["pages"] = run_worker("pages", data_dir)
     print(f"[{scale}] key queries …", flush=True)
@@ -641,6 +664,15 @@ def check_targets(results: dict) -> list[str]:
             if summ is None or summ >= SUMMARIES_TARGET_S:
                 missed.append(f"school: 20 class summaries {summ} s ≥ {SUMMARIES_TARGET_S} s "
                               f"({r.get('summaries', {}).get('error', '')})")
+        if scale == "school":
+            at3 = [r for r in r.get("forecast", {}).get("by_days", []) if r["days_before"] == 3]
+            if not at3 or (at3[0]["recall"] or 0) < FORECAST_RECALL_TARGET \
+                    or (at3[0]["precision"] or 0) < FORECAST_PRECISION_TARGET:
+                got = at3[0] if at3 else {}
+                missed.append(f"school: forecast 3 days before the deadline: precision "
+                              f"{got.get('precision')}, recall {got.get('recall')} (target recall "
+                              f"≥ {FORECAST_RECALL_TARGET} at precision ≥ "
+                              f"{FORECAST_PRECISION_TARGET})")
         if scale == RATIO_SCALE:
             for kind, ratio in path_ratios(r).items():
                 if ratio is None or ratio < RATIO_TARGET:
@@ -719,6 +751,21 @@ def markdown(results: dict) -> str:
                       f"{summ['values']:,} values, {summ['students']} students created from them) "
                       f"into an empty installation: **{summ['import_s']:.2f} s** (target < "
                       f"{SUMMARIES_TARGET_S:g} s), peak RSS {summ['peak_rss_mb']:.0f} MB.", ""]
+        fc = r.get("forecast", {})
+        if "by_days" in fc:
+            lines += ["The forecast backtested on the demo's closed windows (each from the "
+                      "history known then; precision: flagged units that really ended late; "
+                      f"recall: late units flagged; target at 3 days: recall ≥ "
+                      f"{FORECAST_RECALL_TARGET:g} at precision ≥ {FORECAST_PRECISION_TARGET:g}):",
+                      "", "| days before | units | late | flagged | flagged and late | precision "
+                      "| recall |", "|---|---|---|---|---|---|---|"]
+            for row in sorted(fc["by_days"], key=lambda x: -x["days_before"]):
+                lines.append(f"| {row['days_before']} | {row['units']} | {row['late']} | "
+                             f"{row['flagged']} | {row['hits']} | {fmt(row['precision'])} | "
+                             f"{fmt(row['recall'])} |")
+            lines += ["", "Per window (all four points together): " + "; ".join(
+                f"{w['period']} {w['school_year']} precision {fmt(w['precision'])}, recall "
+                f"{fmt(w['recall'])}" for w in fc["by_window"]) + ".", ""]
         if "error" in imp:
             lines += [f"Import of one school's files merged onto the latest snapshot: **failed** "
                       f"after reaching {imp.get('peak_rss_mb', 0):.0f} MB RSS under the "
@@ -824,6 +871,8 @@ def main(argv: list[str] | None = None) -> int:
                 res = worker_import(data_dir, Path(args.samples))
             elif args.worker == "summaries":
                 res = worker_summaries(data_dir)
+            elif args.worker == "forecast":
+                res = worker_forecast(data_dir)
             elif args.worker == "pages":
                 res = worker_pages(data_dir)
             elif args.worker == "queries":

@@ -95,6 +95,7 @@ _UI: dict[str, tuple[str, str]] = {
     "progress.backtest_title": ("Dự báo trên các đợt đã qua, theo số ngày trước hạn",
                                 "The forecast on past windows, by days before the deadline"),
     "progress.backtest_windows_title": ("Dự báo trên từng đợt đã qua", "The forecast on each past window"),
+    "progress.backtest_show": ("Kiểm tra dự báo trên các đợt đã qua", "Check the forecast on past windows"),
     "progress.backtest_none": ("Chưa có đợt nhập nào đã qua có đủ bản chụp để kiểm tra dự báo.",
                                "No past entry window has enough snapshots to check the forecast yet."),
     "progress.backtest_first": (

@@ -128,8 +128,12 @@ with tab_missing:
 
 with tab_forecast:
     st.markdown(ui.tr("progress.backtest_intro"))
-    checked = ui.forecast_backtest(snapshot, school.school_id)
-    if checked.empty:
+    # Replaying every past window takes a few seconds: only when asked, then cached.
+    checked = ui.forecast_backtest(snapshot, school.school_id) \
+        if st.toggle(ui.tr("progress.backtest_show"), key="backtest_show") else None
+    if checked is None:
+        pass
+    elif checked.empty:
         st.info(ui.tr("progress.backtest_none"))
     else:
         by_days = forecast.scores(checked, ["days_before"]).sort_values("days_before",
