@@ -40,7 +40,10 @@ def test_deep_link_filters_charts_and_reminder_download(page, tmp_path):
         assert summary["A1"].value.startswith("Danh sách nhắc nhở nhập liệu CK1")
         classes = {summary.cell(r, 2).value for r in range(5, summary.max_row + 1)}
         assert classes == {"1A", "1B"}  # the grade filter applies to the list too
-        page.get_by_role("tab", name=t("progress.tab_history")).click()
+        settled(page)  # the download's click reruns the page: the old tabs are replaced
+        history_tab = page.get_by_role("tab", name=t("progress.tab_history"))
+        expect(history_tab).to_have_count(1)
+        history_tab.click()
         settled(page)
         expect(page.locator(".js-plotly-plot").nth(1)).to_be_visible()
     finally:
