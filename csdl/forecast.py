@@ -92,17 +92,22 @@ def _truth_times(hist: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["school_year", "period", "grade", "known_at"])
 
 
+def _framed(hist: pd.DataFrame, window_of: WindowOf) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The history with each row's window and the time its outcome is known, and the outcome
+    (late or not) of every unit of a window whose outcome is known."""
+    framed = _with_windows(hist, window_of)
+    framed = framed.merge(_truth_times(framed), on=["school_year", "period", "grade"])
+    outcome = framed[framed["taken_at"] == framed["known_at"]]
+    return framed, outcome.assign(late=outcome["entered"] < outcome["expected"])[UNIT + ["late"]]
+
+
 def cases(hist: pd.DataFrame, window_of: WindowOf) -> pd.DataFrame:
     """Every case of the history (see the module doc): school_year, period, class_id,
     item_code, staff_id, taken_at, days_left, band, late, known_at (when the outcome is known)."""
     columns = UNIT + ["grade", "staff_id", "taken_at", "days_left", "band", "late", "known_at"]
     if hist.empty:
         return pd.DataFrame(columns=columns)
-    framed = _with_windows(hist, window_of)
-    truth_at = _truth_times(framed)
-    framed = framed.merge(truth_at, on=["school_year", "period", "grade"])
-    outcome = framed[framed["taken_at"] == framed["known_at"]]
-    outcome = outcome.assign(late=outcome["entered"] < outcome["expected"])[UNIT + ["late"]]
+    framed, outcome = _framed(hist, window_of)
     open_rows = framed[(framed["taken_at"] >= framed["opens"]) & (framed["taken_at"] < framed["due"])
                        & (framed["taken_at"] <= framed["known_at"])
                        & (framed["entered"] < framed["expected"])]
@@ -162,10 +167,7 @@ def backtest(hist: pd.DataFrame, window_of: WindowOf,
     history = cases(hist, window_of)
     if history.empty:
         return pd.DataFrame(columns=columns)
-    framed = _with_windows(hist, window_of).merge(
-        _truth_times(_with_windows(hist, window_of)), on=["school_year", "period", "grade"])
-    outcome = framed[framed["taken_at"] == framed["known_at"]]
-    outcome = outcome.assign(late=outcome["entered"] < outcome["expected"])[UNIT + ["late"]]
+    framed, outcome = _framed(hist, window_of)
     rows = []
     for (year, period), window in framed.groupby(["school_year", "period"], sort=False):
         for k in days_before:
