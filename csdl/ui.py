@@ -36,6 +36,40 @@ def lang() -> str:
     return "en" if st.session_state.get("lang") == "en" else "vi"
 
 
+def unknown_page(known_paths: set[str], default_key: str) -> str | None:
+    """The page address the browser asked for when no registered page has it (a mistyped or
+    old link), else None. Streamlit would answer it with an English "Page not found" dialog;
+    app.py registers a page of our own under that address instead. The default page's own
+    name (the default page lives at the root, yet its name stays reserved) opens it."""
+    import re
+
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    if ctx is None or ctx.pages_manager.intended_page_script_hash:
+        return None
+    asked = (ctx.pages_manager.intended_page_name or "").strip().strip("/")
+    if asked == default_key:
+        ctx.pages_manager.set_script_intent("", "")  # resolves to the default page, no dialog
+        return None
+    # st.Page takes no nested path: such an address still gets the default page (and dialog).
+    if not asked or asked in known_paths or not re.fullmatch(r"[\w.~-]{1,100}", asked):
+        return None
+    return asked
+
+
+def page_not_found(asked: str, default_page):
+    """The page shown at an address that is no page: says so in the user's language, with a
+    link to the first page."""
+    from .literal import literal
+
+    def show() -> None:
+        st.subheader(tr("page.not_found"))
+        st.info(tr("page.not_found_text", path=literal("/" + asked)))
+        st.page_link(default_page, label=tr("page.not_found_link"), icon=":material/home:")
+    return show
+
+
 def streamlit_texts() -> None:
     """Streamlit's own texts that no API sets (the file uploader's button and limits) in the
     user's language, by CSS: the English text is hidden and the translation drawn in its place.
@@ -442,25 +476,21 @@ def guard(page_key: str) -> None:
 
 def table(df: pd.DataFrame, columns: dict[str, str], title: str | None = None,
           snapshot: snapshots.SnapshotInfo | None = None,
-          select_key: str | None = None, key: str | None = None) -> int | None:
+          select_key: str | None = None, key: str | None = None, wrap: bool = False) -> int | None:
     """Show a table with translated headers and numbers in the user's style; with a title, also
     offer it as Excel with a title row saying what it is, which snapshot, and when. With a
-    `select_key` the user may pick a row: its position is returned."""
-    from . import exports
-    from .i18n import fmt_number, fmt_percent
+    `select_key` the user may pick a row: its position is returned. With `wrap` the table is an
+    HTML table whose headers and cells wrap (csdl/tables.py says when that is needed)."""
+    from . import exports, tables
 
     lg = lang()  # once: each st.session_state read costs ~15 µs, per row it adds up
     raw = df[list(columns)].copy()
     raw.columns = [t(k, lg) for k in columns.values()]
-    shown = df[list(columns)].copy()
-    for col in shown.columns:
-        if col in ("completion", "ratio", "share", "chance", "precision", "recall"):
-            shown[col] = [fmt_percent(v, lg) if pd.notna(v) else "–" for v in shown[col]]
-        elif pd.api.types.is_integer_dtype(shown[col]) and col not in ("grade",):
-            shown[col] = [fmt_number(v, lg) for v in shown[col]]
-    shown.columns = raw.columns
+    shown = tables.screen_text(df, columns, lg)
     picked = None
-    if select_key:
+    if wrap:
+        st.table(tables.literal_frame(shown), hide_index=True, height=tables.height(len(df)))
+    elif select_key:
         event = st.dataframe(shown, hide_index=True, width="stretch", key=select_key,
                              on_select="rerun", selection_mode="single-row")
         rows = event.selection.rows if event is not None else []

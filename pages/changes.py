@@ -19,6 +19,12 @@ snapshot, school = ui.snapshot_and_school()
 ui.show_data_age(snapshot)
 
 
+def wrapped(df: pd.DataFrame, columns: dict[str, str], title: str, key: str) -> None:
+    """A table read whole, with many counts under long headers or a reason typed by a teacher:
+    it wraps, so no column or text is cut on a 1366 px screen (a grid would scroll sideways)."""
+    ui.table(df, columns, title, snapshot, key=key, wrap=True)
+
+
 def done(message: str) -> None:
     st.session_state["changes_done"] = message
     st.rerun()
@@ -115,8 +121,7 @@ def after_tab() -> None:
     shown = shown.assign(unit_text=[unit_name(u) for u in shown["unit"]],
                          periods_text=period_names(shown["periods"]),
                          teacher_text=[teacher_name(t) for t in shown["teacher"]])
-    ui.table(shown, GROUP_COLUMNS, title=ui.tr("changes.groups_title"), snapshot=snapshot,
-             key="change_groups")
+    wrapped(shown, GROUP_COLUMNS, ui.tr("changes.groups_title"), key="change_groups")
     labels = [ui.tr("changes.group_label", class_name=r.class_name, unit=r.unit_text,
                     teacher=r.teacher_text, count=fmt_number(int(r.changes), lang),
                     not_approved=fmt_number(int(r.not_approved), lang))
@@ -203,14 +208,14 @@ with tab_requests:
             when=[fmt_datetime(pd.Timestamp(a)) for a in asked["recorded_at"]],
             periods_text=period_names(asked["periods"]),
             decision_text=ui.tr_each("changes.decision_", asked["decision"]))
-        ui.table(asked, {"class_text": "col.class", "unit_text": "col.subject",
-                         "teacher_text": "col.teacher", "periods_text": "changes.col_periods",
-                         "cells": "changes.col_cells", "requested_by": "changes.requested_by",
-                         "when": "changes.col_recorded_at", "reason": "changes.reason",
-                         "decision_text": "changes.col_decision"},
-                 title=ui.tr("changes.requests_title"), snapshot=snapshot, key="batches")
+        wrapped(asked, {"class_text": "col.class", "unit_text": "col.subject",
+                        "teacher_text": "col.teacher", "periods_text": "changes.col_periods",
+                        "cells": "changes.col_cells", "requested_by": "changes.requested_by",
+                        "when": "changes.col_recorded_at", "reason": "changes.reason",
+                        "decision_text": "changes.col_decision"},
+                ui.tr("changes.requests_title"), key="batches")
         with st.expander(ui.tr("changes.request_details")):
-            ui.table(reqs.assign(
+            wrapped(reqs.assign(
                 full_name=[n for n in reqs["student_id"].map(
                     dict(zip(after["student_id"], after["full_name"]))).fillna("–")],
                 item=ui.item_names(reqs["item_code"]),
@@ -225,7 +230,7 @@ with tab_requests:
                  "field_text": "changes.col_field", "before_after": "changes.col_before_after",
                  "requested_by": "changes.requested_by", "decision_text": "changes.col_decision",
                  "decision_note": "changes.note", "decided": "changes.col_decided"},
-                title=ui.tr("changes.request_details"), snapshot=snapshot, key="request_cells")
+                ui.tr("changes.request_details"), key="request_cells")
         open_batches = asked[asked["decision"] == "pending"].reset_index(drop=True)
         if can_decide and len(open_batches):
             labels = [ui.tr("changes.batch_label", class_name=r.class_text, unit=r.unit_text,

@@ -1,9 +1,11 @@
 """Số liệu đầu năm, giữa năm, cuối năm: what the school reports at those points, beside the
-same figures from an earlier snapshot, the differences highlighted; one Excel download."""
+same figures from an earlier snapshot, the differences highlighted; one Excel download. The
+sections are short tables read whole: st.table, whose long headers ("Tỉ lệ đạt chuẩn trở lên")
+wrap, so a section with nine columns fits a 1366 px screen as it is (no sideways scrolling)."""
 import pandas as pd
 import streamlit as st
 
-from csdl import figures, ui
+from csdl import figures, tables, ui
 from csdl.i18n import fmt_datetime, fmt_number
 
 ui.guard("figures")
@@ -58,7 +60,10 @@ HIGHLIGHT = "background-color: #fff2cc; font-weight: bold"
 
 
 def highlighted(table: pd.DataFrame, mask: pd.DataFrame):
-    return table.style.apply(lambda _: mask.map(lambda m: HIGHLIGHT if m else ""), axis=None)
+    """The table as literal text (st.table renders Markdown), the changed cells highlighted."""
+    shown = tables.literal_frame(table)
+    mask = mask.reset_index(drop=True).set_axis(shown.columns, axis=1)
+    return shown.style.apply(lambda _: mask.map(lambda m: HIGHLIGHT if m else ""), axis=None)
 
 
 for section in figures.SECTIONS:
@@ -68,7 +73,7 @@ for section in figures.SECTIONS:
         st.caption(ui.tr(note))
     if before_id:
         table, mask = figures.wide(section, compared[section], lang)
-        st.dataframe(highlighted(table, mask), hide_index=True, width="stretch")
+        st.table(highlighted(table, mask), hide_index=True)
     else:
-        st.dataframe(figures.plain(section, now[section], lang), hide_index=True,
-                     width="stretch")
+        st.table(tables.literal_frame(figures.plain(section, now[section], lang)),
+                 hide_index=True)

@@ -190,12 +190,14 @@ with tab_quality:
         st.error(ui.tr("results.settings_error", error=exc))
         st.stop()
     rules_table = quality.summary(found, lang)
-    ui.table(rules_table.assign(
+    described = rules_table.assign(
         description=[quality.rule_description(c, lang) for c in rules_table["rule"]],
-        severity_text=[ui.tr("severity." + s) for s in rules_table["severity"]]),
-        {"name": "col.rule", "severity_text": "col.severity", "count": "col.count",
-         "description": "col.description"},
-        title=ui.tr("results.quality_rules_title"), snapshot=snapshot, key="quality-rules")
+        severity_text=[ui.tr("severity." + s) for s in rules_table["severity"]])
+    rule_columns = {"name": "col.rule", "severity_text": "col.severity", "count": "col.count",
+                    "description": "col.description"}
+    # The descriptions are sentences: a wrapping table, so none is cut at the column's edge.
+    ui.table(described, rule_columns, ui.tr("results.quality_rules_title"), snapshot,
+             key="quality-rules", wrap=True)
     counts = dict(zip(rules_table["rule"], rules_table["count"]))
     first_found = next((c for c, n in counts.items() if n), None)
     rule = pick(ui.tr("results.pick_rule"), list(counts), "rule",

@@ -49,6 +49,12 @@ else:
         ui.tr("staff.per_class_met" if per_class["met"] else "staff.per_class_short", **params))
 
 
+def wrapped(df: pd.DataFrame, columns: dict[str, str], title: str, key: str) -> None:
+    """A table beside a chart, in a narrow column: its labels wrap rather than being cut
+    ("Mã hạng khác (không phải giáo viên tiểu học)" is wider than the column at 1366 px)."""
+    ui.table(df, columns, title, snapshot, key=key, wrap=True)
+
+
 def value_label(dimension: str, value) -> str:
     if dimension in ("age_band", "rank"):
         return ui.tr(f"staff.{'age' if dimension == 'age_band' else 'rank'}.{value}")
@@ -71,10 +77,9 @@ with tab_count:
                           width="stretch",
                           key=f"count-{dimension}")
         with right:
-            ui.table(counts, {"label": f"staff.dim.{dimension}", "staff": "col.staff",
-                              "women": "col.women", "share": "col.share"},
-                     title=ui.tr("staff.headcount_title", by=name.lower()), snapshot=snapshot,
-                     key=f"count-{dimension}")
+            wrapped(counts, {"label": f"staff.dim.{dimension}", "staff": "col.staff",
+                             "women": "col.women", "share": "col.share"},
+                    ui.tr("staff.headcount_title", by=name.lower()), key=f"count-{dimension}")
 
 with tab_qual:
     st.caption(ui.tr("staff.qualification_note"))
@@ -84,8 +89,8 @@ with tab_qual:
     left.plotly_chart(ui.chart(charts.count_bars, table, "label", "staff", lang), width="stretch",
                       key="qualification")
     with right:
-        ui.table(table, {"label": "col.standard", "staff": "col.staff", "share": "col.share"},
-                 title=ui.tr("staff.qualification_title"), snapshot=snapshot, key="qualification")
+        wrapped(table, {"label": "col.standard", "staff": "col.staff", "share": "col.share"},
+                ui.tr("staff.qualification_title"), key="qualification")
     below = staffing.below_standard(staff)
     if len(below):
         st.markdown("##### " + ui.tr("staff.below_title"))

@@ -1,4 +1,6 @@
 """Every page through Streamlit's AppTest: runs for every role allowed, refused to every other."""
+import re
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -35,11 +37,23 @@ def signed_in(script: str, role: str | None, school: str | None = "S1",
     return at
 
 
+def table_frame(table):
+    """An st.table as the user reads it: its cells and headers are literal Markdown (each
+    punctuation mark escaped by a backslash), shown without the backslashes."""
+    plain = table.value.map(lambda v: re.sub(r"\\(.)", r"\1", v) if isinstance(v, str) else v)
+    return plain.rename(columns=lambda c: re.sub(r"\\(.)", r"\1", str(c)))
+
+
+def table_text(table) -> str:
+    return table_frame(table).to_string()
+
+
 def texts(at: AppTest) -> str:
     parts = [e.value for kind in ("title", "subheader", "markdown", "caption", "info", "warning",
                                   "error", "success") for e in getattr(at, kind)]
     parts += [str(m.value) + str(m.label) for m in at.metric]
     parts += [df.value.to_string() for df in at.dataframe]
+    parts += [table_text(tb) for tb in at.table]
     return "\n".join(str(p) for p in parts)
 
 
@@ -64,7 +78,7 @@ def test_refused_pages_open_to_a_message_in_vietnamese(data_env, page, role):
     assert [h.value for h in at.title] == ["Không có quyền xem trang này"]
     assert [w.value for w in at.warning] == [
         "Vui lòng đăng nhập bằng tài khoản có quyền xem trang này."]
-    assert not at.dataframe and not at.metric
+    assert not at.dataframe and not at.table and not at.metric
 
 
 @pytest.mark.parametrize("page,role", ALLOWED)

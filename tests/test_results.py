@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 from csdl import charts, results, rules, snapshots
 from csdl.config import REPO_ROOT
 from tests.conftest import run_query, bind_session
+from tests.test_app import table_text
 
 SUBJECT_COLUMNS = ["school_id", "student_id", "period", "subject_code", "level", "score"]
 TRAIT_COLUMNS = ["school_id", "student_id", "period", "trait_code", "level"]
@@ -275,7 +276,8 @@ def test_page_shows_results_and_the_drill_down(tmp_path, monkeypatch):
     assert not at.exception, at.exception
     assert at.title[0].value == "Kết quả giáo dục"
     assert at.caption[1].value.startswith("Tỉ lệ chỉ tính trên các giá trị đã nhập")
-    shown = "\n".join(df.value.to_string() for df in at.dataframe)
+    shown = "\n".join([*(df.value.to_string() for df in at.dataframe),
+                       *(table_text(tb) for tb in at.table)])
     assert "Điểm 0" in shown and "GK1 · điểm 0, mức T" in shown  # the rules and the drill-down
     assert "Chưa kiểm tra được xếp loại" in shown
     assert len(at.get("plotly_chart")) >= 5

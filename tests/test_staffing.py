@@ -15,6 +15,7 @@ from csdl import accounts, i18n, records, rules, snapshots, staffing
 from csdl.config import REPO_ROOT
 from csdl.problems import ImportRefused
 from tests.conftest import run_query, bind_session
+from tests.test_app import table_text
 
 TAKEN_AT = datetime(2027, 1, 8, 17, 0)
 STAFF_COLUMNS = ["staff_id", "full_name", "birth_date", "gender", "position_group", "job_position",
@@ -452,7 +453,8 @@ def test_page_shows_headcounts_gaps_leavers_and_account_checks(staff_snapshot, m
     assert metrics["Giáo viên / lớp"] == "3,00" and metrics["GV đạt chuẩn trở lên"] == "50,0%"
     assert metrics["Đã nghỉ"] == "2"
     assert any("Định mức 1,5 giáo viên/lớp" in s.value for s in at.success)
-    shown = "\n".join(df.value.to_string() for df in at.dataframe)
+    shown = "\n".join([*(df.value.to_string() for df in at.dataframe),
+                       *(table_text(tb) for tb in at.table)])
     assert "⚠ Chưa phân công" in shown  # the grid
     assert "Nghỉ hưu" in shown and "Chuyển đi" in shown  # leavers
     assert "Quyền quản trị không đúng người" in shown and "kt.ke" in shown  # account checks
