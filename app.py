@@ -27,6 +27,11 @@ pages = [st.Page(f"pages/{spec.key}.py", title=ui.tr(spec.title_key), icon=spec.
                  url_path=spec.key, default=(i == 0),
                  visibility="visible" if spec in mine else "hidden")
          for i, spec in enumerate(specs)]
+# A mistyped or old address gets a page of ours, in the user's language, not Streamlit's dialog.
+asked = ui.unknown_page({spec.key for spec in specs}, specs[0].key)
+if asked:
+    pages.append(st.Page(ui.page_not_found(asked, pages[0]), title=ui.tr("page.not_found"),
+                         url_path=asked, visibility="hidden"))
 navigation = st.navigation(pages, position="sidebar" if roles else "hidden", expanded=True)
 ui.language_switch()
 ui.streamlit_texts()

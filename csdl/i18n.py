@@ -17,6 +17,13 @@ _UI: dict[str, tuple[str, str]] = {
     # pages and shared furniture
     "page.overview": ("Tổng quan", "Overview"),
     "page.data": ("Dữ liệu", "Data"),
+    "page.not_found": ("Không có trang này", "No such page"),
+    "page.not_found_text": ("Địa chỉ «{path}» không dẫn tới trang nào của ứng dụng (có thể gõ nhầm "
+                            "hoặc là một địa chỉ cũ). Hãy chọn trang trong danh mục bên trái, hoặc "
+                            "mở trang đầu.",
+                            "The address «{path}» leads to no page of the app (mistyped, or an old "
+                            "address). Pick a page in the menu on the left, or open the first page."),
+    "page.not_found_link": ("Mở trang đầu", "Open the first page"),
     "ui.no_login_placeholder": ("Bản thử: chưa có đăng nhập, mọi người xem với quyền hiệu trưởng.",
                                 "Preview: no sign-in yet, everyone sees the principal's view."),
     "ui.upload_button": ("Chọn tệp", "Browse files"),

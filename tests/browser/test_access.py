@@ -9,40 +9,10 @@ from csdl import access, auth
 from csdl.access import ROLES
 from csdl.i18n import t
 
-from .conftest import PASSWORDS, Server, make_data
+# settled and signed_in are also imported from here by the other browser tests.
+from .conftest import PASSWORDS, Server, make_data, settled, sign_in, signed_in, url_of
 
 SCHOOL = "Trường Tiểu học Thử"
-
-
-def sign_in(page: Page, base: str, username: str, password: str, path: str = "") -> None:
-    page.goto(f"{base}/{path}")
-    settled(page)
-    page.get_by_label("Tên đăng nhập").fill(username)
-    page.get_by_label("Mật khẩu").fill(password)
-    page.get_by_role("button", name="Đăng nhập").click()
-
-
-def settled(page: Page) -> None:
-    """Wait until the app's script run has finished (and stale elements are gone); the short
-    pause first lets a rerun that was just triggered start."""
-    page.wait_for_timeout(400)
-    page.wait_for_selector('[data-test-script-state="notRunning"]', timeout=30_000)
-
-
-def signed_in(page: Page, base: str, username: str, password: str, path: str = "") -> None:
-    """Sign in and wait until the browser holds the sign-in cookie (set by a component)."""
-    sign_in(page, base, username, password, path)
-    expect(page.get_by_role("button", name=t("auth.sign_out"))).to_be_visible()
-    deadline = time.monotonic() + 40  # a loaded 2-core CI machine can take this long
-    while not any(c["name"] == auth.COOKIE_NAME for c in page.context.cookies()):
-        assert time.monotonic() < deadline, "the sign-in cookie was never set"
-        page.wait_for_timeout(200)
-    settled(page)
-
-
-def url_of(base: str, key: str) -> str:
-    """The first page of the menu is the default one, served at the root."""
-    return f"{base}/" if key == access.PAGES[0].key else f"{base}/{key}"
 
 
 def menu_titles(page: Page) -> set[str]:
@@ -79,6 +49,24 @@ def test_each_role_sees_exactly_its_pages(page, server, role):
             assert heading.startswith(t(spec.title_key))
         else:
             assert not heading.startswith(t(spec.title_key))
+
+
+def test_a_mistyped_or_old_address_gets_our_page_not_streamlits_dialog(page, server):
+    signed_in(page, server.url, "u_principal", PASSWORDS["principal"])
+    first = access.pages_for({"principal"})[0]
+    # The first page's own name (it lives at the root) opens it.
+    page.goto(f"{server.url}/{first.key}")
+    expect(page.get_by_role("heading", name=t(first.title_key)).first).to_be_visible()
+    settled(page)
+    assert "Page not found" not in page.locator("body").inner_text()
+    # Any other address that is no page says so in Vietnamese, with a link to the first page.
+    page.goto(f"{server.url}/tong-quan_cu")
+    expect(page.get_by_text(t("page.not_found_text", path="/tong-quan_cu"))).to_be_visible()
+    settled(page)
+    body = page.locator("body").inner_text()
+    assert "Page not found" not in body and "You have requested" not in body
+    page.get_by_role("link", name=t("page.not_found_link")).click()
+    expect(page.get_by_role("heading", name=t(first.title_key)).first).to_be_visible()
 
 
 def test_refresh_keeps_the_sub_page(page, server):
@@ -121,7 +109,11 @@ def test_sign_out(page, server):
     signed_in(page, server.url, "u_principal", PASSWORDS["principal"])
     page.get_by_role("button", name=t("auth.sign_out")).click()
     expect(page.get_by_label("Tên đăng nhập")).to_be_visible()
-    page.wait_for_timeout(1500)  # the cookie is removed by a component, as it was set
+    # The cookie is removed by a component, as it was set: wait for the browser to drop it.
+    deadline = time.monotonic() + 40
+    while any(c["name"] == auth.COOKIE_NAME for c in page.context.cookies()):
+        assert time.monotonic() < deadline, "the sign-in cookie was never removed"
+        page.wait_for_timeout(100)
     page.goto(url_of(server.url, "overview"))
     expect(page.get_by_label("Tên đăng nhập")).to_be_visible()
 
