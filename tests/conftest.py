@@ -1,5 +1,8 @@
-"""Shared fixtures: a small hand-made school written as a real snapshot."""
+"""Shared fixtures: a small hand-made school written as a real snapshot; the demo school,
+built once a session and copied for each module that uses it."""
+import shutil
 from datetime import datetime
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -45,11 +48,21 @@ def small_school_tables():
             "subject_result": subject_result, "trait_result": trait_result}
 
 
-@pytest.fixture
-def small_snapshot(tmp_path):
-    info = snapshots.write_snapshot(tmp_path, small_school_tables(), school_year="2026-2027",
+@pytest.fixture(scope="session")
+def _small_snapshot_written(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("small-snapshot")
+    info = snapshots.write_snapshot(folder, small_school_tables(), school_year="2026-2027",
                                     taken_at=datetime(2027, 1, 8, 17, 0), source="import")
-    return tmp_path, info
+    return folder, info.snapshot_id
+
+
+@pytest.fixture
+def small_snapshot(_small_snapshot_written, tmp_path):
+    """The small school's snapshot in tmp_path: written once a session, copied for each test
+    (writing one costs ~0.3 s), so a test may write beside it or change it."""
+    folder, snapshot_id = _small_snapshot_written
+    shutil.copytree(folder, tmp_path, dirs_exist_ok=True)
+    return tmp_path, snapshots.get_snapshot(tmp_path, snapshot_id)
 
 
 def run_query(data_dir, info, name, **params):
@@ -92,3 +105,30 @@ def bind_session(at) -> None:
     role = at.session_state["roles"][0]
     add_account(data_dir, at.session_state["username"], role,
                 None if role == "district" else school)
+
+
+@pytest.fixture(scope="session")
+def _demo_built(tmp_path_factory):
+    """`demo.make_demo` with its samples, built once: it costs 15-25 s, a copy a fraction of
+    a second. Never handed to a test: tests write to their data folder, so each gets a copy."""
+    from csdl import demo
+
+    folder = tmp_path_factory.mktemp("demo-built")
+    demo.make_demo(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def demo_copy(_demo_built, tmp_path_factory):
+    """`demo_copy(samples=True)`: a new folder holding what `demo.make_demo(folder,
+    write_samples=samples)` writes (the samples only add `samples/`), a copy of the one build."""
+    def without_samples(folder, names):  # the top folder's samples/ only
+        return {"samples"} & set(names) if Path(folder) == _demo_built else set()
+
+    def copy(samples: bool = True, name: str = "demo") -> Path:
+        target = tmp_path_factory.mktemp(name)
+        shutil.copytree(_demo_built, target, dirs_exist_ok=True,
+                        ignore=None if samples else without_samples)
+        return target
+
+    return copy

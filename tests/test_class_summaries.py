@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from csdl import cli, demo, ingest, printing, readers, snapshots
+from csdl import cli, ingest, printing, readers, snapshots
 from csdl.samples import write_class_summaries, write_rows_xls, write_sector_files
 from tests.readers_fixtures import SCHOOL_ID, SCHOOL_NAME, SCHOOL_YEAR, contract_tables
 
@@ -244,10 +244,8 @@ def test_template_headers_as_the_sector_writes_them_lose_nothing(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def demo_dir(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("demo")
-    demo.make_demo(folder)
-    return folder
+def demo_dir(demo_copy):
+    return demo_copy()  # as demo.make_demo(folder) writes it
 
 
 def test_demo_samples_hold_the_class_summaries_and_import_in_one_step(demo_dir, tmp_path):

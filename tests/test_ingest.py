@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from csdl import cli, demo, queries, snapshots
+from csdl import cli, queries, snapshots
 from csdl.samples import write_rows_xlsx, write_sector_files
 from tests.readers_fixtures import SCHOOL_ID, SCHOOL_NAME, SCHOOL_YEAR, contract_tables
 
@@ -55,10 +55,8 @@ def raw(data_dir, sql):
 
 
 @pytest.fixture(scope="module")
-def demo_dir(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("demo")
-    demo.make_demo(folder)
-    return folder
+def demo_dir(demo_copy):
+    return demo_copy()  # as demo.make_demo(folder) writes it
 
 
 def test_demo_samples_import_back_to_the_same_numbers(demo_dir, tmp_path, capsys):

@@ -15,6 +15,7 @@ snapshot holds several schools), the differences tables after uploading a sheet 
 totals, and rows picked in a table (AppTest sets no dataframe selection)."""
 import io
 import re
+import shutil
 from contextlib import redirect_stdout
 from datetime import date, datetime
 
@@ -78,40 +79,36 @@ def two_school_tables(after: bool) -> dict[str, pd.DataFrame]:
     return t
 
 
-@pytest.fixture
-def two_schools(tmp_path, monkeypatch):
+def write_two_schools(data_dir):
     """Two snapshots around the CK1 lock (6 Jan), app records of both schools, and accounts."""
     from csdl import schedule
 
-    monkeypatch.setenv("CSDL_DATA_DIR", str(tmp_path))
-    before, after = (snapshots.get_snapshot(tmp_path, snapshots.write_snapshot(
-        tmp_path, two_school_tables(x), school_year=YEAR, taken_at=at,
+    before, after = (snapshots.get_snapshot(data_dir, snapshots.write_snapshot(
+        data_dir, two_school_tables(x), school_year=YEAR, taken_at=at,
         source="import").snapshot_id) for x, at in ((False, BEFORE), (True, AFTER)))
-    schedule.set_window(tmp_path, YEAR, "CK1", None, date(2026, 12, 20), date(2027, 1, 5),
+    schedule.set_window(data_dir, YEAR, "CK1", None, date(2026, 12, 20), date(2027, 1, 5),
                         date(2027, 1, 6), "test")
-    schedule.set_window(tmp_path, YEAR, "CK1", 4, date(2026, 12, 20), date(2027, 1, 10),
+    schedule.set_window(data_dir, YEAR, "CK1", 4, date(2026, 12, 20), date(2027, 1, 10),
                         date(2027, 1, 12), "test")
     # S2's own records: an approved request for its changed score, a printed sheet.
     request = changes.record_request(
-        tmp_path, school_year=YEAR, school_id="S2", student_id="ZZHS21", period="CK1",
+        data_dir, school_year=YEAR, school_id="S2", student_id="ZZHS21", period="CK1",
         item_type="subject", item_code="TOAN", field="score", old_value="9", new_value="7",
         reason="Lý do Zeta", requested_by="Thầy Zét", actor="test")
-    changes.decide(tmp_path, request, "approved", "", "test")
-    code, _ = printing.print_sheet(tmp_path, after, "S2", "ZZL21", "CK1", "xlsx", "test")
-    return tmp_path, before, after, code
+    changes.decide(data_dir, request, "approved", "", "test")
+    code, _ = printing.print_sheet(data_dir, after, "S2", "ZZL21", "CK1", "xlsx", "test")
+    return before, after, code
 
 
 S2_USER = "zz_hieutruong"
 
 
-@pytest.fixture
-def school_records(two_schools):
-    """`two_schools` with more of S2's own app records, signed by S2's account and carrying
-    its words (a spot check with a noted verdict, a checked and signed-off print, a lock
-    event), and an open spot check of S1 so that its page offers the sample's downloads."""
+def add_school_records(data_dir, after, code) -> None:
+    """More of S2's own app records, signed by S2's account and carrying its words (a spot
+    check with a noted verdict, a checked and signed-off print, a lock event), and an open
+    spot check of S1 so that its page offers the sample's downloads."""
     from csdl import schedule, spotcheck
 
-    data_dir, _, after, code = two_schools
     add_account(data_dir, S2_USER, "principal", "S2")
     s2_check = spotcheck.create_check(data_dir, after, "S2", "CK1", spotcheck.Scope(), "simple",
                                       3, 7, 0.05, S2_USER)
@@ -124,7 +121,41 @@ def school_records(two_schools):
     printing.sign_off(data_dir, YEAR, "S2", "ZZL21", "CK1", S2_USER, "Lý do Zeta")
     schedule.record_event(data_dir, YEAR, "GK2", "lock", "school", None, datetime(2027, 1, 7, 9),
                           "Lý do Zeta", S2_USER, school_id="S2")
-    return two_schools
+
+
+# Each folder is written once a module (~1-2 s) and copied for each test, which may write to it.
+@pytest.fixture(scope="module")
+def _written(tmp_path_factory):
+    made = {}
+    for name, records in (("two_schools", False), ("school_records", True)):
+        folder = tmp_path_factory.mktemp(name)
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("CSDL_DATA_DIR", str(folder))
+            before, after, code = write_two_schools(folder)
+            if records:
+                add_school_records(folder, after, code)
+        made[name] = folder, before.snapshot_id, after.snapshot_id, code
+    return made
+
+
+def _copy_of(written, tmp_path, monkeypatch):
+    folder, before, after, code = written
+    shutil.copytree(folder, tmp_path, dirs_exist_ok=True)
+    monkeypatch.setenv("CSDL_DATA_DIR", str(tmp_path))
+    return (tmp_path, snapshots.get_snapshot(tmp_path, before),
+            snapshots.get_snapshot(tmp_path, after), code)
+
+
+@pytest.fixture
+def two_schools(_written, tmp_path, monkeypatch):
+    """`write_two_schools` in tmp_path, $CSDL_DATA_DIR set: (folder, before, after, print code)."""
+    return _copy_of(_written["two_schools"], tmp_path, monkeypatch)
+
+
+@pytest.fixture
+def school_records(_written, tmp_path, monkeypatch):
+    """`two_schools` with `add_school_records`."""
+    return _copy_of(_written["school_records"], tmp_path, monkeypatch)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from csdl import changes, cli, demo, records, schedule, snapshots, spotcheck
+from csdl import changes, cli, records, schedule, snapshots, spotcheck
 from csdl.config import REPO_ROOT
 from csdl.spotcheck import Scope, SpotError
 from tests.conftest import small_school_tables, bind_session
@@ -413,9 +413,8 @@ def test_cli_report_spot_checks(small_snapshot, capsys):
 # --------------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def demo_dir(tmp_path_factory):
-    data_dir = tmp_path_factory.mktemp("demo")
-    demo.make_demo(data_dir, write_samples=False)
+def demo_dir(demo_copy):
+    data_dir = demo_copy(samples=False)  # as demo.make_demo(data_dir, write_samples=False)
     schedule.store_demo_schedule(data_dir)
     spotcheck.store_demo_checks(data_dir)
     return data_dir

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from csdl import deck, deck_html, demo, snapshots
+from csdl import deck, deck_html, snapshots
 
 SIZES = [(1024, 768), (1280, 720), (1366, 768), (1920, 1080)]
 # The parts of a slide, top to bottom; each must sit inside the slide and apart from the others.
@@ -29,6 +29,21 @@ MEASURE = """
 }
 """ % PARTS
 
+# Resolves once the slide has stopped moving (scroll snapping) for two frames in a row.
+STILL = """
+async (slide) => {
+  const frame = () => new Promise((done) => requestAnimationFrame(done));
+  const at = () => JSON.stringify(slide.getBoundingClientRect());
+  let last = at(), same = 0;
+  while (same < 2) {
+    await frame();
+    const now = at();
+    same = now === last ? same + 1 : 0;
+    last = now;
+  }
+}
+"""
+
 
 def overlap(a: dict, b: dict) -> bool:
     return (a["x"] < b["x"] + b["w"] - 1 and b["x"] < a["x"] + a["w"] - 1
@@ -42,9 +57,8 @@ def inside(a: dict, outer: dict) -> bool:
 
 
 @pytest.fixture(scope="module")
-def deck_file(tmp_path_factory):
-    data = tmp_path_factory.mktemp("deck-demo")
-    demo.make_demo(data, write_samples=False)
+def deck_file(demo_copy):
+    data = demo_copy(samples=False, name="deck-demo")  # as make_demo(data, write_samples=False)
     latest = snapshots.latest_snapshot(data)
     made = deck.make(data, latest, "DEMO01", "CK1")
     path = data / "deck.html"
@@ -70,7 +84,7 @@ def test_slides_lay_out_without_overlap(browser, deck_file, width, height):
         for i in range(slides.count()):
             slide = slides.nth(i)
             slide.scroll_into_view_if_needed()
-            page.wait_for_timeout(150)
+            slide.evaluate(STILL)
             m = slide.evaluate(MEASURE)
             where = f"{width}×{height} slide {i + 1}"
             assert m["overflow"] == [], f"{where}: text cut: {m['overflow']}"

@@ -95,15 +95,13 @@ def test_a_whole_school_of_class_summaries_imports_from_the_data_page(page, tmp_
         server.stop()
 
 
-def test_the_demo_administrator_imports_the_samples_from_the_page(page, tmp_path):
+def test_the_demo_administrator_imports_the_samples_from_the_page(page, demo_copy):
     """In the demo installation the administrator uploads the samples folder's files: the
     school comes pre-filled, the import is a trial kept as demo data (the demo accounts stay),
     and the new snapshot is listed and can be shown."""
-    from csdl import demo
     from csdl.i18n import fmt_datetime
 
-    data = tmp_path / "demo"
-    demo.make_demo(data)
+    data = demo_copy()  # as demo.make_demo(data) writes it
     auth.ensure_demo_users(data)
     before, _ = snapshots.list_snapshots(data)
     files = sorted(str(p) for p in (data / "samples").iterdir() if p.is_file())
