@@ -33,6 +33,8 @@ if asked:
     pages.append(st.Page(ui.page_not_found(asked, pages[0]), title=ui.tr("page.not_found"),
                          url_path=asked, visibility="hidden"))
 navigation = st.navigation(pages, position="sidebar" if roles else "hidden", expanded=True)
+# Signed out at the app's address (not a deep link): sign-in then opens the role's first page.
+st.session_state["_signed_out_default"] = not roles and navigation is pages[0]
 ui.language_switch()
 ui.streamlit_texts()
 if roles:

@@ -428,6 +428,12 @@ def sign_in_form() -> None:
             _start_session(user, version)
             st.session_state.update(_cookie_pending=True, _cookie_delete_pending=False)
             st.session_state.pop("_cookie_args", None)
+            if st.session_state.pop("_signed_out_default", False):
+                # Signed in at the app's address: open the role's first page, not the page
+                # that was the default while signed out (another role's, or none of this one's).
+                from . import access
+
+                st.switch_page(f"pages/{access.pages_for(current_roles())[0].key}.py")
             st.rerun()  # rebuild the menu for the role; the cookie is set in that run
     if demo:
         st.info(tr("auth.demo_accounts") + "\n\n" + "\n".join(

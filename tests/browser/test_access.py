@@ -36,6 +36,11 @@ def test_fresh_server_deep_links_show_no_school_data(page, tmp_path):
 @pytest.mark.parametrize("role", ROLES)
 def test_each_role_sees_exactly_its_pages(page, server, role):
     signed_in(page, server.url, f"u_{role}", PASSWORDS[role])
+    # Signed in at the app's address, the role's own first page opens (not the page that was
+    # the default while signed out, which another role's may be).
+    first = access.pages_for({role})[0]
+    expect(page.get_by_role("heading", level=1).first).to_be_visible()
+    assert page.get_by_role("heading", level=1).first.inner_text().startswith(t(first.title_key))
     expected = {t(p.title_key) for p in access.pages_for({role})}
     if len(expected) > 1:
         assert menu_titles(page) == expected
