@@ -186,20 +186,29 @@ def worker_summaries(data_dir: Path) -> dict:
 
 def worker_forecast(data_dir: Path) -> dict:
     """The forecast backtested on every closed window of the demo school's history (see
-    csdl/forecast.py): precision and recall per days before the deadline, and per window."""
-    from csdl import forecast, progress, snapshots
+    csdl/forecast.py): precision and recall per days before the deadline, per window (over all
+    four points, and at 3 days), and at 3 days over the windows that had an earlier one."""
+    from csdl import forecast, progress, rules, snapshots
 
     snaps, _ = snapshots.list_snapshots(data_dir)
     start = time.perf_counter()
     checked = progress.backtest(data_dir, snaps[-1], SCHOOL)
     seconds = time.perf_counter() - start
 
-    def rows(by):
-        return forecast.scores(checked, by).astype(object).where(lambda d: d.notna(), None) \
+    def rows(by, part=checked):
+        return forecast.scores(part, by).astype(object).where(lambda d: d.notna(), None) \
             .to_dict("records")
 
+    # 3 days before, per window, and pooled over the windows after the first closed one (which
+    # has no history: only the starting rates speak there)
+    at3 = checked[checked["days_before"] == 3]
+    order = at3["school_year"] + "-" + at3["period"].map(
+        {p: str(i) for i, p in enumerate(rules.PERIODS)})
+    with_history = at3[order != order.min()] if len(at3) else at3
     return {"backtest_s": seconds, "by_days": rows(["days_before"]),
             "by_window": rows(["school_year", "period"]),
+            "by_window_at_3": rows(["school_year", "period"], at3),
+            "at_3_with_history": rows(None, with_history),
             "at_3_or_more": rows(None), "peak_rss_mb": peak_rss_mb()}
 
 
@@ -765,7 +774,16 @@ def markdown(results: dict) -> str:
                              f"{fmt(row['recall'])} |")
             lines += ["", "Per window (all four points together): " + "; ".join(
                 f"{w['period']} {w['school_year']} precision {fmt(w['precision'])}, recall "
-                f"{fmt(w['recall'])}" for w in fc["by_window"]) + ".", ""]
+                f"{fmt(w['recall'])}" for w in fc["by_window"]) + "."]
+            if fc.get("by_window_at_3"):
+                lines += ["", "At 3 days, per window: " + "; ".join(
+                    f"{w['period']} {w['school_year']} late {w['late']}, flagged {w['flagged']}, "
+                    f"precision {fmt(w['precision'])}, recall {fmt(w['recall'])}"
+                    for w in fc["by_window_at_3"]) + "."]
+            for w in fc.get("at_3_with_history", []):
+                lines += ["", f"At 3 days over the windows after the first (which has no history): "
+                          f"precision {fmt(w['precision'])}, recall {fmt(w['recall'])}."]
+            lines.append("")
         if "error" in imp:
             lines += [f"Import of one school's files merged onto the latest snapshot: **failed** "
                       f"after reaching {imp.get('peak_rss_mb', 0):.0f} MB RSS under the "

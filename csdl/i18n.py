@@ -85,10 +85,12 @@ _UI: dict[str, tuple[str, str]] = {
     "progress.tab_forecast": ("Độ tin cậy của dự báo", "How good the forecast is"),
     "progress.forecast_note": (
         "“Có nguy cơ trễ”: khả năng trễ hạn từ 50 % trở lên. Khả năng này tính từ chính lịch sử của "
-        "trường: ở các đợt trước, những phần việc cùng mức đã nhập và cùng số ngày trước hạn — trước "
-        "hết của chính giáo viên đó — đã xong sau hạn bao nhiêu lần. Bảng xếp việc đáng lo nhất lên đầu.",
+        "trường: ở các đợt trước, những phần việc cùng tình trạng (mức đã nhập; giáo viên đã bắt đầu "
+        "nhập hay chưa, so với nhịp thường ngày của họ) và cùng số ngày trước hạn — trước hết của "
+        "chính giáo viên đó — đã xong sau hạn bao nhiêu lần. Bảng xếp việc đáng lo nhất lên đầu.",
         "“At risk”: a chance of ending late of 50 % or more, from the school's own history: how often "
-        "units in the same state, as many days before the deadline — above all the same teacher's — "
+        "units in the same state (how much is entered; whether the teacher has begun, against their "
+        "usual pace), as many days before the deadline — above all the same teacher's — "
         "ended after the deadline in earlier windows. The table lists the most worrying first."),
     "progress.backtest_intro": (
         "Kiểm tra dự báo trên các đợt đã qua: ở 10, 7, 5 và 3 ngày trước hạn, chỉ với lịch sử có đến "

@@ -118,15 +118,16 @@ def entry_history(data_dir: Path | str, school_id: str,
         con.close()
 
 
-def unit_progress(units: pd.DataFrame, cases: pd.DataFrame, now: datetime,
+def unit_progress(units: pd.DataFrame, learned: forecast.History, now: datetime,
                   window_for: WindowLookup, locked: LockLookup) -> pd.DataFrame:
     """Add state, chance of ending late, status, deadline and lock to each class × subject unit,
-    worst first (status, then the chance of ending late); `cases` from forecast.cases."""
+    worst first (status, then the chance of ending late); `learned` from forecast.history.
+    `units` are all the units of the period (a teacher's state counts all their units)."""
     out = units.copy()
     windows = [window_for(int(g)) for g in out["grade"]]
     out["deadline"] = [w.deadline if w else None for w in windows]
     out["lock"] = [w.lock if w else None for w in windows]
-    chance = forecast.predict(out, forecast.days_left_at(now, out["deadline"]), cases, now)
+    chance = forecast.predict(out, forecast.days_left_at(now, out["deadline"]), learned, now)
     out = out.join(chance)
     out["state"] = [state_of(int(e), int(n)) for e, n in zip(out["expected"], out["entered"])]
     out["status"] = [status_of(int(row.expected), int(row.entered), now, window,
@@ -262,9 +263,9 @@ def compute(data_dir: Path | str, snapshot: snapshots.SnapshotInfo, school_id: s
     units = units.sort_values(["grade", "class_name", "item_code"],
                               key=lambda c: c.map(order) if c.name == "item_code" else c,
                               ignore_index=True)
-    cases = forecast.cases(entry_history(data_dir, school_id, snapshot),
-                           year_window_lookup(data_dir, school_id))
-    return unit_progress(units, cases, snapshot.taken_at, window_for, locked)
+    learned = forecast.history(entry_history(data_dir, school_id, snapshot),
+                               year_window_lookup(data_dir, school_id))
+    return unit_progress(units, learned, snapshot.taken_at, window_for, locked)
 
 
 def year_window_lookup(data_dir: Path | str, school_id: str) -> forecast.WindowOf:

@@ -132,10 +132,17 @@ def test_compute_with_schedule_and_lock_events(tmp_path):
     assert (toan["expected"], toan["entered"]) == (4, 2)
     # No earlier window: the starting rate. Half entered, 6 days 7 hours to the deadline's end.
     assert toan["p_late"] == pytest.approx(0.1 * 0.3)
+    # 1B's traits: GV2 has entered nothing in any unit (idle, 0.1); 1A's, GV1's: 1 of 26
+    # (under half, 0.1 × 0.6); 1B's Đạo đức, nobody's: the unit alone, idle.
+    assert units.loc[("L1B", "PCNL"), ["staff_id", "entered"]].tolist() == ["GV2", 0]
+    assert units.loc[("L1B", "PCNL"), "p_late"] == pytest.approx(0.1)
+    assert units.loc[("L1A", "PCNL"), "p_late"] == pytest.approx(0.1 * 0.6)
+    assert units.loc[("L1B", "DAODUC"), "p_late"] == pytest.approx(0.1)
     assert toan["status"] == "on_track"
     # A grade-4 window with an earlier deadline overrides the school's: today is the deadline,
     # so a unit of 4A is at risk exactly when its starting rate on the last day reaches 0.5
-    # (not started: 0.8; under half: 0.48; half or more: 0.24).
+    # (not started: 0.8, idle — nobody teaches 4A's subjects, and its homeroom teacher has only
+    # its traits; under half: 0.48; half or more: 0.24).
     schedule.set_window(tmp_path, "2026-2027", "CK1", 4, CK1.opens, date(2027, 1, 8), CK1.lock, "t")
     units = progress.compute(tmp_path, infos[-1], "S1", "CK1")
     l4a = units[(units["class_id"] == "L4A") & (units["entered"] < units["expected"])]
