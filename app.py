@@ -22,7 +22,10 @@ roles = ui.current_roles()
 # and its guard says, in the user's language, that the account may not see it (an unregistered
 # page would get Streamlit's English "Page not found").
 mine = access.pages_for(roles) if roles else []
-specs = mine + [spec for spec in access.PAGES if spec not in mine]
+# Signed out, the school roles' first page is the default: a sign-in at the app's address then
+# opens it in the very run the sign-in starts, with no switch to another page.
+first = mine or access.pages_for(set(access.SCHOOL_ROLES))[:1]
+specs = first + [spec for spec in access.PAGES if spec not in first]
 pages = [st.Page(f"pages/{spec.key}.py", title=ui.tr(spec.title_key), icon=spec.icon,
                  url_path=spec.key, default=(i == 0),
                  visibility="visible" if spec in mine else "hidden")
@@ -33,7 +36,10 @@ if asked:
     pages.append(st.Page(ui.page_not_found(asked, pages[0]), title=ui.tr("page.not_found"),
                          url_path=asked, visibility="hidden"))
 navigation = st.navigation(pages, position="sidebar" if roles else "hidden", expanded=True)
-# Signed out at the app's address (not a deep link): sign-in then opens the role's first page.
+# The browser asks for the page it showed: signed in at the app's address, that was the
+# signed-out default, so open the role's first page instead (before any page code runs).
+if st.session_state.pop("_open_first_page", False) and navigation is not pages[0]:
+    st.switch_page(pages[0])
 st.session_state["_signed_out_default"] = not roles and navigation is pages[0]
 ui.language_switch()
 ui.streamlit_texts()

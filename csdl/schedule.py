@@ -418,6 +418,24 @@ def window_for(data_dir: Path | str, school_year: str, period: str,
     return tuple(date.fromisoformat(v) for v in row) if row else None  # type: ignore[return-value]
 
 
+def fingerprint(data_dir: Path | str, school_id: str) -> str:
+    """A digest of every row of any year that the school's windows and lock events are made of
+    (its own and the shared ones): it changes with any edit, so cached figures follow at once.
+    One query per table, no frames: it is taken on every page run."""
+    import hashlib
+
+    _check_reader(school_id)
+    digest = hashlib.sha256(school_id.encode())
+    with _connect(data_dir) as con:
+        for sql in ("SELECT * FROM lock_schedule WHERE school_id IS NULL OR school_id = ? "
+                    "ORDER BY rowid",
+                    "SELECT * FROM lock_schedule_own WHERE school_id = ? ORDER BY rowid",
+                    "SELECT * FROM lock_event WHERE school_id IS NULL OR school_id = ? "
+                    "ORDER BY id"):
+            digest.update(b"\x1e" + repr(con.execute(sql, (school_id,)).fetchall()).encode())
+    return digest.hexdigest()
+
+
 def school_years(data_dir: Path | str, *, school_id: str | None = None) -> list[str]:
     """The school years app.db holds a schedule or an event for, as the school sees them (the
     shared schedule, its own and its events; None: the shared schedule and the events of

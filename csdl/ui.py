@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import Sequence
 
 import pandas as pd
 import streamlit as st
@@ -371,7 +372,14 @@ def _cookie_component(method: str, key: str, **args) -> bool:
 def issue_pending_cookie() -> None:
     """Set or delete the sign-in cookie, drawn again on every run until the browser answers
     that it did it: a run cut short by a rerun (a menu rebuilt, a widget changed) before the
-    component reached the browser would otherwise lose the cookie for good."""
+    component reached the browser would otherwise lose the cookie for good. In a fragment:
+    the browser's answer reruns the fragment alone, not the page again."""
+    if st.session_state.get("_cookie_pending") or st.session_state.get("_cookie_delete_pending"):
+        _cookie_fragment()
+
+
+@st.fragment
+def _cookie_fragment() -> None:
     import os
     from datetime import timedelta
 
@@ -404,6 +412,34 @@ def issue_pending_cookie() -> None:
             st.session_state.pop("_cookie_delete_pending")
 
 
+def _submit_sign_in() -> None:
+    """The sign-in button's callback: it runs before the script, so the run it starts builds
+    the signed-in menu and opens the page at once (the role's first at the app's address)."""
+    from . import auth
+    try:
+        user = auth.sign_in(data_dir(), st.session_state.get("sign_in_username", ""),
+                            st.session_state.get("sign_in_password", ""),
+                            demo_allowed=is_demo())
+        version = auth.session_version(data_dir(), user.username)
+    except auth.AuthError as exc:
+        st.session_state["_sign_in_error"] = (exc.key, exc.params)
+    else:
+        _start_session(user, version)
+        st.session_state.update(_cookie_pending=True, _cookie_delete_pending=False,
+                                _open_first_page=st.session_state.get("_signed_out_default"))
+        st.session_state.pop("_cookie_args", None)
+
+
+def _warm_up_charts() -> None:
+    """An empty chart, never shown: the browser fetches and compiles the chart library while
+    the password is typed, not after the click (the first page after sign-in has charts)."""
+    import plotly.graph_objects as go
+
+    with st.container(key="warm_up_charts"):
+        st.markdown("<style>.st-key-warm_up_charts{display:none}</style>", unsafe_allow_html=True)
+        st.plotly_chart(go.Figure(), key="warm_up_chart", config={"staticPlot": True})
+
+
 def sign_in_form() -> None:
     """Our own form, so the lockout is checked before the password."""
     from . import auth
@@ -412,30 +448,16 @@ def sign_in_form() -> None:
     if st.session_state.pop("_session_ended", False):
         st.info(tr("auth.session_ended"))
     with st.form("sign_in"):
-        username = st.text_input(tr("auth.username"), autocomplete="username")
-        password = st.text_input(tr("auth.password"), type="password",
-                                 autocomplete="current-password",
-                                 max_chars=auth.MAX_PASSWORD_LENGTH)
-        submitted = st.form_submit_button(tr("auth.sign_in_button"), type="primary")
-    demo = is_demo()
-    if submitted:
-        try:
-            user = auth.sign_in(data_dir(), username, password, demo_allowed=demo)
-            version = auth.session_version(data_dir(), user.username)
-        except auth.AuthError as exc:
-            st.error(tr(exc.key, **exc.params))
-        else:
-            _start_session(user, version)
-            st.session_state.update(_cookie_pending=True, _cookie_delete_pending=False)
-            st.session_state.pop("_cookie_args", None)
-            if st.session_state.pop("_signed_out_default", False):
-                # Signed in at the app's address: open the role's first page, not the page
-                # that was the default while signed out (another role's, or none of this one's).
-                from . import access
-
-                st.switch_page(f"pages/{access.pages_for(current_roles())[0].key}.py")
-            st.rerun()  # rebuild the menu for the role; the cookie is set in that run
-    if demo:
+        st.text_input(tr("auth.username"), autocomplete="username", key="sign_in_username")
+        st.text_input(tr("auth.password"), type="password", autocomplete="current-password",
+                      max_chars=auth.MAX_PASSWORD_LENGTH, key="sign_in_password")
+        st.form_submit_button(tr("auth.sign_in_button"), type="primary",
+                              on_click=_submit_sign_in)
+    _warm_up_charts()
+    refused = st.session_state.pop("_sign_in_error", None)
+    if refused:
+        st.error(tr(refused[0], **refused[1]))
+    if is_demo():
         st.info(tr("auth.demo_accounts") + "\n\n" + "\n".join(
             f"- `{u}` / `{pw}` — {tr('role.' + role)}" for u, role, _, pw in auth.DEMO_ACCOUNTS))
     elif not auth.list_users(data_dir()):
@@ -478,6 +500,15 @@ def guard(page_key: str) -> None:
         st.warning(tr("ui.sign_in_required"))
         st.stop()
     apply_scope()
+
+
+def tabs(label_keys: Sequence[str], key: str, default: str | None = None) -> Sequence:
+    """st.tabs whose hidden tabs cost nothing: each tab's content goes under `if tab.open:`,
+    so only the open one is computed and sent, and opening another reruns the page. Not for
+    tabs holding a form half filled in: a widget not drawn in a run loses its value.
+    `default`: the label key of the tab open on arrival (a link to what a tab shows)."""
+    return st.tabs([tr(k) for k in label_keys], key=key, on_change="rerun",
+                   default=tr(default) if default else None)
 
 
 def table(df: pd.DataFrame, columns: dict[str, str], title: str | None = None,
@@ -539,16 +570,9 @@ def problem_table(problems: list) -> pd.DataFrame:
 def _schedule_key(school_year: str, school_id: str) -> str:
     """A key that changes whenever the school's windows or lock events of any year change (the
     forecast reads earlier years' windows), so cached progress figures follow an edit at once."""
-    import hashlib
-
     from . import schedule
 
-    years = sorted(set(schedule.school_years(data_dir(), school_id=school_id)) | {school_year})
-    text = school_id + "\n" + "\n".join(
-        schedule.windows(data_dir(), year, school_id=school_id).to_json(date_format="iso")
-        + schedule.events(data_dir(), year, school_id=school_id).to_json(date_format="iso")
-        for year in years)
-    return hashlib.sha256(text.encode()).hexdigest()
+    return schedule.fingerprint(data_dir(), school_id)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

@@ -50,8 +50,8 @@ DIFF_COLUMNS = {"class_name": "col.class", "student_id": "col.student_id",
                 "field_text": "changes.col_field", "before_text": "changes.col_before",
                 "after_text": "changes.col_after", "change_text": "changes.col_change"}
 
-tab_after, tab_requests, tab_compare = st.tabs(
-    [ui.tr("changes.tab_after"), ui.tr("changes.tab_requests"), ui.tr("changes.tab_compare")])
+tab_after, tab_requests, tab_compare = ui.tabs(
+    ("changes.tab_after", "changes.tab_requests", "changes.tab_compare"), key="changes-tab")
 
 def unit_name(unit: str | None) -> str:
     if unit is None:
@@ -188,94 +188,97 @@ def after_tab() -> None:
                         done(ui.tr("changes.recorded", request_id=request_id))
 
 with tab_after:
-    after_tab()
+    if tab_after.open:
+        after_tab()
 
 with tab_requests:
-    reqs = changes.requests(data_dir, snapshot.school_year, school.school_id)
-    if reqs.empty:
-        st.info(ui.tr("changes.no_requests"))
-    else:
-        # A request recorded before groups has no class: the student's class in the data.
-        student_class = dict(zip(after["student_id"], after["class_name"]))
-        asked = changes.batches(reqs)
-        first_student = reqs.groupby("batch")["student_id"].first()
-        asked = asked.assign(
-            class_text=[c if isinstance(c, str) else student_class.get(first_student[b], "–")
-                        for c, b in zip(asked["class_name"], asked["batch"])],
-            unit_text=[unit_name(u) for u in asked["unit"]],
-            teacher_text=[t if isinstance(t, str) and t else r
-                          for t, r in zip(asked["teacher"], asked["requested_by"])],
-            when=[fmt_datetime(pd.Timestamp(a)) for a in asked["recorded_at"]],
-            periods_text=period_names(asked["periods"]),
-            decision_text=ui.tr_each("changes.decision_", asked["decision"]))
-        wrapped(asked, {"class_text": "col.class", "unit_text": "col.subject",
-                        "teacher_text": "col.teacher", "periods_text": "changes.col_periods",
-                        "cells": "changes.col_cells", "requested_by": "changes.requested_by",
-                        "when": "changes.col_recorded_at", "reason": "changes.reason",
-                        "decision_text": "changes.col_decision"},
-                ui.tr("changes.requests_title"), key="batches")
-        with st.expander(ui.tr("changes.request_details")):
-            wrapped(reqs.assign(
-                full_name=[n for n in reqs["student_id"].map(
-                    dict(zip(after["student_id"], after["full_name"]))).fillna("–")],
-                item=ui.item_names(reqs["item_code"]),
-                period_text=period_names(reqs["period"]),
-                field_text=ui.tr_each("changes.field_", reqs["field"]),
-                before_after=[f"{b} → {a}" for b, a in
-                              zip(reqs["old_value"].fillna("–"), reqs["new_value"].fillna("–"))],
-                decision_text=ui.tr_each("changes.decision_", reqs["decision"]),
-                decided=[f"{d} · {fmt_datetime(pd.Timestamp(a))}" if pd.notna(d) else "–"
-                         for d, a in zip(reqs["decided_by"], reqs["decided_at"])]),
-                {"full_name": "col.student", "period_text": "ui.period", "item": "col.item",
-                 "field_text": "changes.col_field", "before_after": "changes.col_before_after",
-                 "requested_by": "changes.requested_by", "decision_text": "changes.col_decision",
-                 "decision_note": "changes.note", "decided": "changes.col_decided"},
-                ui.tr("changes.request_details"), key="request_cells")
-        open_batches = asked[asked["decision"] == "pending"].reset_index(drop=True)
-        if can_decide and len(open_batches):
-            labels = [ui.tr("changes.batch_label", class_name=r.class_text, unit=r.unit_text,
-                            teacher=r.teacher_text, count=fmt_number(int(r.pending), lang),
-                            requested_by=r.requested_by, when=r.when)
-                      for r in open_batches.itertuples()]
-            st.markdown("##### " + ui.tr("changes.decide_title"))
-            with st.form("decide", clear_on_submit=True):
-                pick = st.selectbox(ui.tr("changes.col_request"), range(len(open_batches)),
-                                    format_func=labels.__getitem__)
-                note = st.text_input(ui.tr("changes.note"))
-                c1, c2 = st.columns(2)
-                approve = c1.form_submit_button(ui.tr("changes.approve"), type="primary")
-                reject = c2.form_submit_button(ui.tr("changes.reject"))
-                if approve or reject:
-                    try:
-                        count = changes.decide_batch(
-                            data_dir, school.school_id, int(open_batches.loc[pick, "batch"]),
-                            "approved" if approve else "rejected", note, actor)
-                    except changes.ChangeError as exc:
-                        st.error(ui.tr(exc.key, **exc.params))
-                    else:
-                        done(ui.tr("changes.batch_decided", count=fmt_number(count, lang),
-                                   label=labels[pick]))
-        elif not can_decide and len(open_batches):
-            st.caption(ui.tr("changes.only_principal"))
+    if tab_requests.open:
+        reqs = changes.requests(data_dir, snapshot.school_year, school.school_id)
+        if reqs.empty:
+            st.info(ui.tr("changes.no_requests"))
+        else:
+            # A request recorded before groups has no class: the student's class in the data.
+            student_class = dict(zip(after["student_id"], after["class_name"]))
+            asked = changes.batches(reqs)
+            first_student = reqs.groupby("batch")["student_id"].first()
+            asked = asked.assign(
+                class_text=[c if isinstance(c, str) else student_class.get(first_student[b], "–")
+                            for c, b in zip(asked["class_name"], asked["batch"])],
+                unit_text=[unit_name(u) for u in asked["unit"]],
+                teacher_text=[t if isinstance(t, str) and t else r
+                              for t, r in zip(asked["teacher"], asked["requested_by"])],
+                when=[fmt_datetime(pd.Timestamp(a)) for a in asked["recorded_at"]],
+                periods_text=period_names(asked["periods"]),
+                decision_text=ui.tr_each("changes.decision_", asked["decision"]))
+            wrapped(asked, {"class_text": "col.class", "unit_text": "col.subject",
+                            "teacher_text": "col.teacher", "periods_text": "changes.col_periods",
+                            "cells": "changes.col_cells", "requested_by": "changes.requested_by",
+                            "when": "changes.col_recorded_at", "reason": "changes.reason",
+                            "decision_text": "changes.col_decision"},
+                    ui.tr("changes.requests_title"), key="batches")
+            with st.expander(ui.tr("changes.request_details")):
+                wrapped(reqs.assign(
+                    full_name=[n for n in reqs["student_id"].map(
+                        dict(zip(after["student_id"], after["full_name"]))).fillna("–")],
+                    item=ui.item_names(reqs["item_code"]),
+                    period_text=period_names(reqs["period"]),
+                    field_text=ui.tr_each("changes.field_", reqs["field"]),
+                    before_after=[f"{b} → {a}" for b, a in
+                                  zip(reqs["old_value"].fillna("–"), reqs["new_value"].fillna("–"))],
+                    decision_text=ui.tr_each("changes.decision_", reqs["decision"]),
+                    decided=[f"{d} · {fmt_datetime(pd.Timestamp(a))}" if pd.notna(d) else "–"
+                             for d, a in zip(reqs["decided_by"], reqs["decided_at"])]),
+                    {"full_name": "col.student", "period_text": "ui.period", "item": "col.item",
+                     "field_text": "changes.col_field", "before_after": "changes.col_before_after",
+                     "requested_by": "changes.requested_by", "decision_text": "changes.col_decision",
+                     "decision_note": "changes.note", "decided": "changes.col_decided"},
+                    ui.tr("changes.request_details"), key="request_cells")
+            open_batches = asked[asked["decision"] == "pending"].reset_index(drop=True)
+            if can_decide and len(open_batches):
+                labels = [ui.tr("changes.batch_label", class_name=r.class_text, unit=r.unit_text,
+                                teacher=r.teacher_text, count=fmt_number(int(r.pending), lang),
+                                requested_by=r.requested_by, when=r.when)
+                          for r in open_batches.itertuples()]
+                st.markdown("##### " + ui.tr("changes.decide_title"))
+                with st.form("decide", clear_on_submit=True):
+                    pick = st.selectbox(ui.tr("changes.col_request"), range(len(open_batches)),
+                                        format_func=labels.__getitem__)
+                    note = st.text_input(ui.tr("changes.note"))
+                    c1, c2 = st.columns(2)
+                    approve = c1.form_submit_button(ui.tr("changes.approve"), type="primary")
+                    reject = c2.form_submit_button(ui.tr("changes.reject"))
+                    if approve or reject:
+                        try:
+                            count = changes.decide_batch(
+                                data_dir, school.school_id, int(open_batches.loc[pick, "batch"]),
+                                "approved" if approve else "rejected", note, actor)
+                        except changes.ChangeError as exc:
+                            st.error(ui.tr(exc.key, **exc.params))
+                        else:
+                            done(ui.tr("changes.batch_decided", count=fmt_number(count, lang),
+                                       label=labels[pick]))
+            elif not can_decide and len(open_batches):
+                st.caption(ui.tr("changes.only_principal"))
 
 with tab_compare:
-    snaps = [s for s in reversed(ui.snapshots_available())]
-    ids = [s.snapshot_id for s in snaps]
-    label = {s.snapshot_id: f"{fmt_datetime(s.taken_at)} · {s.school_year}" for s in snaps}
-    c1, c2, c3 = st.columns(3)
-    before = c1.selectbox(ui.tr("changes.before_snapshot"), ids, index=min(1, len(ids) - 1),
-                          format_func=label.get)
-    after_id = c2.selectbox(ui.tr("changes.after_snapshot"), ids, format_func=label.get)
-    period = c3.selectbox(ui.tr("ui.period"), [None, *rules.PERIODS],
-                          format_func=lambda p: ui.tr("changes.all_periods") if p is None else p)
-    try:
-        compared = ui.snapshot_diff(before, after_id, school.school_id, period)
-    except snapshots.SnapshotError as exc:
-        st.error(str(exc))
-    else:
-        counts = compared["change"].value_counts()
-        st.caption(" · ".join(f"{ui.tr('changes.change_' + c)}: {fmt_number(int(counts.get(c, 0)), lang)}"
-                              for c in ("added", "changed", "removed")))
-        ui.table(readable(compared), DIFF_COLUMNS,
-                 title=ui.tr("changes.compare_title", before=label[before], after=label[after_id]),
-                 snapshot=snapshots.get_snapshot(data_dir, after_id), key="compare")
+    if tab_compare.open:
+        snaps = [s for s in reversed(ui.snapshots_available())]
+        ids = [s.snapshot_id for s in snaps]
+        label = {s.snapshot_id: f"{fmt_datetime(s.taken_at)} · {s.school_year}" for s in snaps}
+        c1, c2, c3 = st.columns(3)
+        before = c1.selectbox(ui.tr("changes.before_snapshot"), ids, index=min(1, len(ids) - 1),
+                              format_func=label.get)
+        after_id = c2.selectbox(ui.tr("changes.after_snapshot"), ids, format_func=label.get)
+        period = c3.selectbox(ui.tr("ui.period"), [None, *rules.PERIODS],
+                              format_func=lambda p: ui.tr("changes.all_periods") if p is None else p)
+        try:
+            compared = ui.snapshot_diff(before, after_id, school.school_id, period)
+        except snapshots.SnapshotError as exc:
+            st.error(str(exc))
+        else:
+            counts = compared["change"].value_counts()
+            st.caption(" · ".join(f"{ui.tr('changes.change_' + c)}: {fmt_number(int(counts.get(c, 0)), lang)}"
+                                  for c in ("added", "changed", "removed")))
+            ui.table(readable(compared), DIFF_COLUMNS,
+                     title=ui.tr("changes.compare_title", before=label[before], after=label[after_id]),
+                     snapshot=snapshots.get_snapshot(data_dir, after_id), key="compare")

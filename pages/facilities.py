@@ -47,73 +47,77 @@ for col, part, key in ((cols[1], special, "facilities.metric_special"),
     col.metric(ui.tr(key),
                f"{fmt_number(int(part['met'].sum()), lang)} / {fmt_number(len(part), lang)}")
 
-tab_norms, tab_rooms, tab_toilets, tab_equipment = st.tabs([ui.tr(k) for k in (
+tab_norms, tab_rooms, tab_toilets, tab_equipment = ui.tabs((
     "facilities.tab_norms", "facilities.tab_rooms", "facilities.tab_toilets",
-    "facilities.tab_equipment")])
+    "facilities.tab_equipment"), key="facilities-tab")
 
 with tab_norms:
-    st.caption(ui.tr("facilities.norms_note"))
-    described = facilities.describe(table, students, norms, lang)
-    ui.table(described, {"indicator": "col.indicator", "value": "col.value", "norm": "col.norm",
-                         "verdict": "col.verdict"},
-             title=ui.tr("facilities.norms_title"), snapshot=snapshot, key="norms")
+    if tab_norms.open:
+        st.caption(ui.tr("facilities.norms_note"))
+        described = facilities.describe(table, students, norms, lang)
+        ui.table(described, {"indicator": "col.indicator", "value": "col.value", "norm": "col.norm",
+                             "verdict": "col.verdict"},
+                 title=ui.tr("facilities.norms_title"), snapshot=snapshot, key="norms")
 
 with tab_rooms:
-    by_type = facilities.rooms_by_type(rooms)
-    if by_type.empty:
-        st.info(ui.tr("facilities.no_data"))
-    else:
-        construction = {"solid": ui.tr("col.solid"), "semi_solid": ui.tr("col.semi_solid"),
-                        "temporary": ui.tr("col.temporary"),
-                        "unknown": ui.tr("col.construction_unknown")}
-        st.markdown("##### " + ui.tr("facilities.rooms_title"))
-        st.plotly_chart(ui.chart(charts.stacked_counts, by_type, "room_type", construction,
-                                              charts.CONSTRUCTION_COLORS, lang),
-                        width="stretch", key="rooms-chart")
-        ui.table(by_type, {"room_type": "col.room_type", "rooms": "col.rooms", "solid": "col.solid",
-                           "semi_solid": "col.semi_solid", "temporary": "col.temporary",
-                           "unknown": "col.construction_unknown", "usable": "col.usable"},
-                 title=ui.tr("facilities.rooms_title"), snapshot=snapshot, key="rooms")
-        st.markdown("##### " + ui.tr("facilities.special_title"))
-        found = facilities.special_rooms(rooms)
-        ui.table(found.assign(
-            name=[ui.tr(f"facilities.indicator.special_{k}") for k in found["kind"]],
-            state=[ui.tr("facilities.present") if p else ui.tr("facilities.only_broken") if n
-                   else ui.tr("facilities.missing")
-                   for p, n in zip(found["present"], found["rooms"])]),
-            {"name": "col.special_room", "state": "col.present", "rooms": "col.rooms",
-             "usable": "col.usable", "room_types": "col.room_types"},
-            title=ui.tr("facilities.special_title"), snapshot=snapshot, key="special")
-        st.markdown("##### " + ui.tr("facilities.conditions_title"))
-        ui.table(facilities.room_conditions(rooms),
-                 {"room_type": "col.room_type", "rooms": "col.rooms", "good": "col.good",
-                  "repair": "col.repair", "broken": "col.broken_rooms",
-                  "unknown": "col.condition_unknown"},
-                 title=ui.tr("facilities.conditions_title"), snapshot=snapshot, key="conditions")
+    if tab_rooms.open:
+        by_type = facilities.rooms_by_type(rooms)
+        if by_type.empty:
+            st.info(ui.tr("facilities.no_data"))
+        else:
+            construction = {"solid": ui.tr("col.solid"), "semi_solid": ui.tr("col.semi_solid"),
+                            "temporary": ui.tr("col.temporary"),
+                            "unknown": ui.tr("col.construction_unknown")}
+            st.markdown("##### " + ui.tr("facilities.rooms_title"))
+            st.plotly_chart(ui.chart(charts.stacked_counts, by_type, "room_type", construction,
+                                                  charts.CONSTRUCTION_COLORS, lang),
+                            width="stretch", key="rooms-chart")
+            ui.table(by_type, {"room_type": "col.room_type", "rooms": "col.rooms", "solid": "col.solid",
+                               "semi_solid": "col.semi_solid", "temporary": "col.temporary",
+                               "unknown": "col.construction_unknown", "usable": "col.usable"},
+                     title=ui.tr("facilities.rooms_title"), snapshot=snapshot, key="rooms")
+            st.markdown("##### " + ui.tr("facilities.special_title"))
+            found = facilities.special_rooms(rooms)
+            ui.table(found.assign(
+                name=[ui.tr(f"facilities.indicator.special_{k}") for k in found["kind"]],
+                state=[ui.tr("facilities.present") if p else ui.tr("facilities.only_broken") if n
+                       else ui.tr("facilities.missing")
+                       for p, n in zip(found["present"], found["rooms"])]),
+                {"name": "col.special_room", "state": "col.present", "rooms": "col.rooms",
+                 "usable": "col.usable", "room_types": "col.room_types"},
+                title=ui.tr("facilities.special_title"), snapshot=snapshot, key="special")
+            st.markdown("##### " + ui.tr("facilities.conditions_title"))
+            ui.table(facilities.room_conditions(rooms),
+                     {"room_type": "col.room_type", "rooms": "col.rooms", "good": "col.good",
+                      "repair": "col.repair", "broken": "col.broken_rooms",
+                      "unknown": "col.condition_unknown"},
+                     title=ui.tr("facilities.conditions_title"), snapshot=snapshot, key="conditions")
 
 with tab_toilets:
-    st.caption(ui.tr("facilities.toilets_note", boys_per=norms.boys_per_toilet_set,
-                     girls_per=norms.girls_per_toilet_set,
-                     boys=fmt_number(students["boys"], lang),
-                     girls=fmt_number(students["girls"], lang)))
-    found = facilities.toilets(equipment, students["boys"], students["girls"], norms)
-    found["label"] = [ui.tr(f"facilities.indicator.toilet_{f}")
-                      if f"toilet_{f}" in set(table["indicator"])
-                      else ui.tr(f"facilities.fixture.{f}") for f in found["fixture"]]
-    st.plotly_chart(ui.chart(charts.have_and_needed, found, "label", lang), width="stretch",
-                    key="toilets-chart")
-    ui.table(found.assign(verdict=[
-        "" if m is None else ui.tr("facilities.met") if m
-        else ui.tr("facilities.not_met", shortfall=fmt_number(s, lang))
-        for m, s in zip(found["met"], found["shortfall"])]),
-        {"label": "col.fixture", "have": "col.have", "needed": "col.needed",
-         "verdict": "col.verdict"},
-        title=ui.tr("facilities.toilets_title"), snapshot=snapshot, key="toilets")
+    if tab_toilets.open:
+        st.caption(ui.tr("facilities.toilets_note", boys_per=norms.boys_per_toilet_set,
+                         girls_per=norms.girls_per_toilet_set,
+                         boys=fmt_number(students["boys"], lang),
+                         girls=fmt_number(students["girls"], lang)))
+        found = facilities.toilets(equipment, students["boys"], students["girls"], norms)
+        found["label"] = [ui.tr(f"facilities.indicator.toilet_{f}")
+                          if f"toilet_{f}" in set(table["indicator"])
+                          else ui.tr(f"facilities.fixture.{f}") for f in found["fixture"]]
+        st.plotly_chart(ui.chart(charts.have_and_needed, found, "label", lang), width="stretch",
+                        key="toilets-chart")
+        ui.table(found.assign(verdict=[
+            "" if m is None else ui.tr("facilities.met") if m
+            else ui.tr("facilities.not_met", shortfall=fmt_number(s, lang))
+            for m, s in zip(found["met"], found["shortfall"])]),
+            {"label": "col.fixture", "have": "col.have", "needed": "col.needed",
+             "verdict": "col.verdict"},
+            title=ui.tr("facilities.toilets_title"), snapshot=snapshot, key="toilets")
 
 with tab_equipment:
-    st.caption(ui.tr("facilities.computers_note",
-                     norm=fmt_number(norms.computers_per_student, lang, 3)))
-    ui.table(facilities.equipment_condition(equipment),
-             {"item": "col.equipment", "quantity": "col.quantity", "working": "col.working",
-              "broken": "col.broken", "share": "col.share"},
-             title=ui.tr("facilities.equipment_title"), snapshot=snapshot, key="equipment")
+    if tab_equipment.open:
+        st.caption(ui.tr("facilities.computers_note",
+                         norm=fmt_number(norms.computers_per_student, lang, 3)))
+        ui.table(facilities.equipment_condition(equipment),
+                 {"item": "col.equipment", "quantity": "col.quantity", "working": "col.working",
+                  "broken": "col.broken", "share": "col.share"},
+                 title=ui.tr("facilities.equipment_title"), snapshot=snapshot, key="equipment")

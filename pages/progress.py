@@ -51,102 +51,108 @@ def unit_label(row) -> str:
     return f"{row.class_name} · {name} ({fmt_number(row.expected - row.entered, lang)})"
 
 
-tab_map, tab_teachers, tab_history, tab_missing, tab_forecast = st.tabs([
-    ui.tr("progress.tab_map"), ui.tr("progress.tab_teachers"), ui.tr("progress.tab_history"),
-    ui.tr("progress.tab_missing"), ui.tr("progress.tab_forecast")])
+tab_map, tab_teachers, tab_history, tab_missing, tab_forecast = ui.tabs((
+    "progress.tab_map", "progress.tab_teachers", "progress.tab_history",
+    "progress.tab_missing", "progress.tab_forecast"), key="progress-tab",
+    default="progress.tab_missing" if "unit" in st.query_params else None)
 
 with tab_map:
-    if shown.empty:
-        st.info(ui.tr("overview.nothing_expected"))
-    else:
-        st.plotly_chart(ui.chart(charts.progress_heatmap, shown, lang), width="stretch")
-        open_units = shown["status"].isin(["at_risk", "on_track"])  # a chance means something
-        picked = ui.table(shown.assign(
-            item=shown["item_name_en" if lang == "en" else "item_name_vi"],
-            status_text=ui.tr_each("status.", shown["status"]),
-            chance=shown["p_late"].where(open_units)),
-            {"class_name": "col.class", "item": "col.subject", "staff_name": "col.teacher",
-             "expected": "col.expected", "entered": "col.entered", "completion": "col.completion",
-             "status_text": "col.status", "chance": "col.chance"},
-            title=ui.tr("progress.table_title", period=period), snapshot=snapshot,
-            select_key="unit_table")
-        st.caption(ui.tr("progress.forecast_note"))
-        if picked is None:
-            st.caption(ui.tr("progress.pick_row"))
+    if tab_map.open:
+        if shown.empty:
+            st.info(ui.tr("overview.nothing_expected"))
         else:
-            row = shown.iloc[picked]
-            if row["entered"] < row["expected"]:
-                show_missing(row["class_id"], row["item_code"], unit_label(row), "map")
+            st.plotly_chart(ui.chart(charts.progress_heatmap, shown, lang), width="stretch")
+            open_units = shown["status"].isin(["at_risk", "on_track"])  # a chance means something
+            picked = ui.table(shown.assign(
+                item=shown["item_name_en" if lang == "en" else "item_name_vi"],
+                status_text=ui.tr_each("status.", shown["status"]),
+                chance=shown["p_late"].where(open_units)),
+                {"class_name": "col.class", "item": "col.subject", "staff_name": "col.teacher",
+                 "expected": "col.expected", "entered": "col.entered", "completion": "col.completion",
+                 "status_text": "col.status", "chance": "col.chance"},
+                title=ui.tr("progress.table_title", period=period), snapshot=snapshot,
+                select_key="unit_table")
+            st.caption(ui.tr("progress.forecast_note"))
+            if picked is None:
+                st.caption(ui.tr("progress.pick_row"))
             else:
-                st.success(ui.tr("progress.nothing_missing"))
+                row = shown.iloc[picked]
+                if row["entered"] < row["expected"]:
+                    show_missing(row["class_id"], row["item_code"], unit_label(row), "map")
+                else:
+                    st.success(ui.tr("progress.nothing_missing"))
 
 with tab_teachers:
-    teachers = progress.by_teacher(shown)
-    ui.table(teachers.assign(
-        staff_name=teachers["full_name"].fillna(ui.tr("progress.no_teacher")),
-        status_text=ui.tr_each("status.", teachers["status"])),
-        {"staff_name": "col.teacher", "units": "col.units", "units_behind": "col.units_behind",
-         "expected": "col.expected", "entered": "col.entered", "completion": "col.completion",
-         "status_text": "col.status"},
-        title=ui.tr("progress.teachers_title", period=period), snapshot=snapshot)
-    missing_all = ui.query(snapshot, "missing_entries", school_id=school.school_id, period=period,
-                           class_id=class_id, unit_code=None)
-    st.download_button(  # the workbook is put together only when the button is clicked
-        ui.tr("progress.reminders"),
-        lambda: exports.workbook(ui.reminder_sheets(shown, missing_all, snapshot, period, lang)),
-        file_name=f"nhac_nho_{period}_{snapshot.snapshot_id}.xlsx", type="primary",
-        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    if tab_teachers.open:
+        teachers = progress.by_teacher(shown)
+        ui.table(teachers.assign(
+            staff_name=teachers["full_name"].fillna(ui.tr("progress.no_teacher")),
+            status_text=ui.tr_each("status.", teachers["status"])),
+            {"staff_name": "col.teacher", "units": "col.units", "units_behind": "col.units_behind",
+             "expected": "col.expected", "entered": "col.entered", "completion": "col.completion",
+             "status_text": "col.status"},
+            title=ui.tr("progress.teachers_title", period=period), snapshot=snapshot)
+        missing_all = ui.query(snapshot, "missing_entries", school_id=school.school_id, period=period,
+                               class_id=class_id, unit_code=None)
+        st.download_button(  # the workbook is put together only when the button is clicked
+            ui.tr("progress.reminders"),
+            lambda: exports.workbook(ui.reminder_sheets(shown, missing_all, snapshot, period, lang)),
+            file_name=f"nhac_nho_{period}_{snapshot.snapshot_id}.xlsx", type="primary",
+            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 with tab_history:
-    hist = ui.progress_history(snapshot, school.school_id, period)
-    if grade is not None:
-        hist = hist[hist["grade"] == grade]
-    if class_id is not None:
-        hist = hist[hist["class_id"] == class_id]
-    totals = progress.totals_over_time(hist)
-    if window is not None:  # from a little before the window opens
-        totals = totals[totals["taken_at"].dt.date >= window.opens - pd.Timedelta(days=7)]
-    line = progress.projection_line(totals, snapshot.taken_at, window.lock if window else None)
-    st.plotly_chart(ui.chart(charts.burnup, totals, lang, window.opens if window else None,
-                                  window.deadline if window else None,
-                                  window.lock if window else None, line), width="stretch")
-    st.caption(ui.tr("progress.history_note"))
+    if tab_history.open:
+        hist = ui.progress_history(snapshot, school.school_id, period)
+        if grade is not None:
+            hist = hist[hist["grade"] == grade]
+        if class_id is not None:
+            hist = hist[hist["class_id"] == class_id]
+        totals = progress.totals_over_time(hist)
+        if window is not None:  # from a little before the window opens
+            totals = totals[totals["taken_at"].dt.date >= window.opens - pd.Timedelta(days=7)]
+        line = progress.projection_line(totals, snapshot.taken_at, window.lock if window else None)
+        st.plotly_chart(ui.chart(charts.burnup, totals, lang, window.opens if window else None,
+                                      window.deadline if window else None,
+                                      window.lock if window else None, line), width="stretch")
+        st.caption(ui.tr("progress.history_note"))
 
 with tab_missing:
-    choices = shown[shown["entered"] < shown["expected"]]
-    if choices.empty:
-        st.success(ui.tr("progress.nothing_missing"))
-    else:
-        labels = {f"{r.class_id}|{r.item_code}": unit_label(r) for r in choices.itertuples()}
-        wanted = st.query_params.get("unit")
-        keys = list(labels)
-        key = st.selectbox(ui.tr("progress.pick_unit"), keys, format_func=labels.get,
-                           index=keys.index(wanted) if wanted in keys else 0)
-        st.query_params["unit"] = key
-        unit_class, unit_code = key.split("|")
-        show_missing(unit_class, unit_code, labels[key], "tab")
+    if tab_missing.open:
+        choices = shown[shown["entered"] < shown["expected"]]
+        if choices.empty:
+            st.success(ui.tr("progress.nothing_missing"))
+        else:
+            labels = {f"{r.class_id}|{r.item_code}": unit_label(r) for r in choices.itertuples()}
+            wanted = st.query_params.get("unit")
+            keys = list(labels)
+            key = st.selectbox(ui.tr("progress.pick_unit"), keys, format_func=labels.get,
+                               index=keys.index(wanted) if wanted in keys else 0)
+            st.query_params["unit"] = key
+            unit_class, unit_code = key.split("|")
+            show_missing(unit_class, unit_code, labels[key], "tab")
 
 with tab_forecast:
-    st.markdown(ui.tr("progress.backtest_intro"))
-    # Replaying every past window takes a few seconds: only when asked, then cached.
-    checked = ui.forecast_backtest(snapshot, school.school_id) \
-        if st.toggle(ui.tr("progress.backtest_show"), key="backtest_show") else None
-    if checked is None:
-        pass
-    elif checked.empty:
-        st.info(ui.tr("progress.backtest_none"))
-    else:
-        by_days = forecast.scores(checked, ["days_before"]).sort_values("days_before",
-                                                                        ascending=False)
-        columns = {"units": "col.units_checked", "flagged": "col.flagged", "hits": "col.hits",
-                   "late": "col.late_units", "precision": "col.precision", "recall": "col.recall"}
-        ui.table(by_days, {"days_before": "col.days_before", **columns},
-                 title=ui.tr("progress.backtest_title"), snapshot=snapshot)
-        windows = forecast.scores(checked, ["school_year", "period"])
-        windows = windows.sort_values(["school_year", "period"], key=lambda c: c.map(
-            {p: i for i, p in enumerate(rules.PERIODS)}) if c.name == "period" else c)
-        windows = windows.assign(window=[f"{p} {y}" for p, y in
-                                         zip(windows["period"], windows["school_year"])])
-        ui.table(windows, {"window": "col.window", **columns},
-                 title=ui.tr("progress.backtest_windows_title"), snapshot=snapshot)
-        st.caption(ui.tr("progress.backtest_first"))
+    if tab_forecast.open:
+        st.markdown(ui.tr("progress.backtest_intro"))
+        # Replaying every past window takes a few seconds: only when asked, then cached.
+        checked = ui.forecast_backtest(snapshot, school.school_id) \
+            if st.toggle(ui.tr("progress.backtest_show"), key="backtest_show") else None
+        if checked is None:
+            pass
+        elif checked.empty:
+            st.info(ui.tr("progress.backtest_none"))
+        else:
+            by_days = forecast.scores(checked, ["days_before"]).sort_values("days_before",
+                                                                            ascending=False)
+            columns = {"units": "col.units_checked", "flagged": "col.flagged", "hits": "col.hits",
+                       "late": "col.late_units", "precision": "col.precision", "recall": "col.recall"}
+            ui.table(by_days, {"days_before": "col.days_before", **columns},
+                     title=ui.tr("progress.backtest_title"), snapshot=snapshot)
+            windows = forecast.scores(checked, ["school_year", "period"])
+            windows = windows.sort_values(["school_year", "period"], key=lambda c: c.map(
+                {p: i for i, p in enumerate(rules.PERIODS)}) if c.name == "period" else c)
+            windows = windows.assign(window=[f"{p} {y}" for p, y in
+                                             zip(windows["period"], windows["school_year"])])
+            ui.table(windows, {"window": "col.window", **columns},
+                     title=ui.tr("progress.backtest_windows_title"), snapshot=snapshot)
+            st.caption(ui.tr("progress.backtest_first"))

@@ -6,7 +6,8 @@ from datetime import date, datetime
 import pandas as pd
 import pytest
 
-from csdl import changes, cli, diff, records, schedule, snapshots
+from csdl import changes, cli, diff, i18n, records, schedule, snapshots
+from tests import tabs
 from tests.conftest import small_school_tables
 from tests.test_app import table_frame
 
@@ -217,12 +218,13 @@ def test_page_groups_then_one_request_for_a_group_decided_at_once(tmp_path, monk
     assert not at.exception and [s.value for s in at.success] == [
         "Đã ghi nhận yêu cầu cho 3 giá trị; chờ hiệu trưởng duyệt."], at.error
 
-    at = page("principal")
+    at = tabs.open_tab(page("principal"), i18n.t("changes.tab_requests"))
     [picker] = [s for s in at.selectbox if s.label == "Yêu cầu"]
     assert len(picker.options) == 1 and picker.options[0].startswith(
         "Lớp 1A · Toán · Cô Lan · 3 giá trị · đề nghị: Cô Lan · ")
     next(b for b in at.button if b.label == "Đồng ý").click().run()
     assert not at.exception and at.success[0].value.startswith("Đã ghi quyết định cho 3 giá trị")
+    tabs.open_tab(at, i18n.t("changes.tab_after"))
     assert [m.value for m in at.metric] == [str(len(PLANTED)), str(len(PLANTED) - 3), "4"]
     after = changes.after_lock(tmp_path, snapshots.latest_snapshot(tmp_path), "S1")
     assert len(changes.not_approved(after)) == len(PLANTED) - 3

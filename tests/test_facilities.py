@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from csdl import charts, facilities, i18n, settings, snapshots
 from csdl.config import REPO_ROOT
+from tests import tabs
 from tests.conftest import run_query, bind_session
 
 # room_id, site, room_type, construction, area, condition
@@ -277,10 +278,14 @@ def test_page_shows_every_norm(facility_snapshot, monkeypatch):
     metrics = {m.label: m.value for m in at.metric}
     assert metrics == {"Phòng học / lớp": "1,00", "Phòng chức năng có đủ": "5 / 7",
                        "Thiết bị vệ sinh đạt định mức": "3 / 4", "Máy tính / học sinh": "0,049"}
-    shown = "\n".join(df.value.to_string() for df in at.dataframe)
-    assert "✗ Chưa đạt, thiếu 1" in shown and "✗ Thiếu" in shown
-    assert "✗ Chỉ có phòng hỏng" in shown  # the library
-    assert len(at.get("plotly_chart")) == 2
+    shown, charts = [], 0
+    for at in tabs.each_tab(at):
+        assert not at.exception, at.exception
+        shown += [df.value.to_string() for df in at.dataframe]
+        charts += len(at.get("plotly_chart"))
+    assert "✗ Chưa đạt, thiếu 1" in "\n".join(shown) and "✗ Thiếu" in "\n".join(shown)
+    assert "✗ Chỉ có phòng hỏng" in "\n".join(shown)  # the library
+    assert charts == 2
 
 
 def test_page_follows_the_settings(facility_snapshot, monkeypatch):

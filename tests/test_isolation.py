@@ -26,7 +26,7 @@ from streamlit.testing.v1 import AppTest
 from csdl import access, changes, cli, district, figures, printing, quality, queries, scope, \
     snapshots
 from csdl.config import REPO_ROOT as ROOT
-from tests import download_text
+from tests import download_text, tabs
 from tests.conftest import add_account, run_query, small_school_tables
 from tests.test_app import signed_in, texts
 
@@ -221,11 +221,13 @@ RUNS = [(p.key, r) for r in SCHOOL_ROLES for p in access.PAGES if r in p.roles]
 def test_school_user_never_sees_another_school(school_records, media, page, role):
     at = signed_in("app.py", role).run()
     at.switch_page(f"pages/{page}.py").run()
-    assert not at.exception, at.exception
-    assert leaks(at) == []
-    assert ran_for_own_school(at)
-    # Every file the page offers, opened: deferred ones generated as a click would.
-    downloads = download_text.offered(at, media)
+    downloads = []
+    for at in tabs.each_tab(at):  # every tab opened: a hidden one draws nothing
+        assert not at.exception, at.exception
+        assert leaks(at) == []
+        assert ran_for_own_school(at)
+        # Every file the page offers, opened: deferred ones generated as a click would.
+        downloads += download_text.offered(at, media)
     assert download_leaks(downloads) == []
     assert_offers(page, downloads)
 
@@ -255,10 +257,11 @@ def test_forged_school_in_url_and_session_is_ignored(school_records, media, page
         at.session_state[key] = ["S1", "S2"] if key.endswith("s") else "S2"
     at.run()
     at.switch_page(f"pages/{page}.py").run()
-    assert not at.exception, at.exception
-    assert leaks(at) == []
-    assert ran_for_own_school(at)
-    assert download_leaks(download_text.offered(at, media)) == []
+    for at in tabs.each_tab(at):
+        assert not at.exception, at.exception
+        assert leaks(at) == []
+        assert ran_for_own_school(at)
+        assert download_leaks(download_text.offered(at, media)) == []
     if page == "overview":
         assert any("Trường Tiểu học Thử" in s.value for s in at.subheader)
 
@@ -283,15 +286,19 @@ def test_cache_hit_after_district_does_not_bypass_the_check(school_records, medi
     district_run = signed_in("app.py", "district", username="test_district")
     district_run.query_params["school"] = "S2"
     district_run.run().switch_page("pages/staff.py").run()
-    assert "Thầy Zét" in texts(district_run)
+    shown, found = [], []
+    for district_run in tabs.each_tab(district_run):
+        shown.append(texts(district_run))
+        found += download_leaks(download_text.offered(district_run, media))
+    assert "Thầy Zét" in "\n".join(shown)
     # The control of the download check: the district's files of S2 do hold S2.
-    found = download_leaks(download_text.offered(district_run, media))
     assert any("phan_cong_chuyen_mon" in f and "Thầy Zét" in f for f in found), found
     at = signed_in("app.py", "principal")
     at.query_params["school"] = "S2"
     at.run().switch_page("pages/staff.py").run()
-    assert leaks(at) == []
-    assert download_leaks(download_text.offered(at, media)) == []
+    for at in tabs.each_tab(at):
+        assert leaks(at) == []
+        assert download_leaks(download_text.offered(at, media)) == []
 
 
 # --- downloads reached after an action --------------------------------------------------------
@@ -341,6 +348,7 @@ def test_spot_check_preview_and_unit_lists_hold_only_the_own_school(school_recor
     # URL, ?unit=class_id|item_code, as the page keeps it; the page's selectbox formats its
     # values with `labels.get`, whose keys they are).
     at = signed_in("pages/progress.py", "vice_principal").run()
+    tabs.open_tab(at, "Còn thiếu")
     [pick] = [b for b in at.selectbox if b.label == "Lớp và môn"]
     units = list(pick.format_func.__self__)
     assert len(units) == len(pick.options) > 1
@@ -366,8 +374,8 @@ def test_download_check_finds_the_other_school_in_its_own_files(school_records, 
         if page == "printed":
             at.radio(key="print_format").set_value("pdf")
             at.button(key="print_create").click().run()
-        for d in download_text.offered(at, media):
-            found.setdefault(page, []).append(d)
+        for at in tabs.each_tab(at):
+            found.setdefault(page, []).extend(download_text.offered(at, media))
     everything = [d for files in found.values() for d in files]
     assert download_leaks(everything)
 

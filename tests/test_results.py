@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from csdl import charts, results, rules, snapshots
 from csdl.config import REPO_ROOT
+from tests import tabs
 from tests.conftest import run_query, bind_session
 from tests.test_app import table_text
 
@@ -275,12 +276,18 @@ def test_page_shows_results_and_the_drill_down(tmp_path, monkeypatch):
     at = page(tmp_path, monkeypatch, school="S1", period="CK1", rule="score_zero")
     assert not at.exception, at.exception
     assert at.title[0].value == "Kết quả giáo dục"
-    assert at.caption[1].value.startswith("Tỉ lệ chỉ tính trên các giá trị đã nhập")
+    # A link to a rule (?rule=) opens the data-quality tab, and only that tab is drawn.
     shown = "\n".join([*(df.value.to_string() for df in at.dataframe),
                        *(table_text(tb) for tb in at.table)])
     assert "Điểm 0" in shown and "GK1 · điểm 0, mức T" in shown  # the rules and the drill-down
     assert "Chưa kiểm tra được xếp loại" in shown
-    assert len(at.get("plotly_chart")) >= 5
+    assert not at.get("plotly_chart")
+    # The first tab, opened: its note and charts.
+    tabs.open_tab(at, "Môn học")
+    assert not at.exception, at.exception
+    assert at.caption[1].value.startswith("Tỉ lệ chỉ tính trên các giá trị đã nhập")
+    assert len(at.get("plotly_chart")) >= 3
+    assert "Điểm 0" not in "\n".join(table_text(tb) for tb in at.table)
     # Another rule by the URL; a student not in the list has no name or class.
     at = page(tmp_path, monkeypatch, school="S1", period="CN", rule="unknown_student")
     assert not at.exception, at.exception
@@ -293,7 +300,7 @@ def test_page_with_a_bad_settings_file(tmp_path, monkeypatch):
     snapshots.write_snapshot(tmp_path, quality_tables(), school_year="2026-2027",
                              taken_at=datetime(2027, 6, 1, 17), source="import")
     (tmp_path / "settings.yaml").write_text("class_size_max: many\n")
-    at = page(tmp_path, monkeypatch, school="S1")
+    at = tabs.open_tab(page(tmp_path, monkeypatch, school="S1"), "Chất lượng dữ liệu")
     assert not at.exception, at.exception
     assert any("Không dùng được tệp cài đặt" in e.value for e in at.error)
 

@@ -739,3 +739,25 @@ def test_the_cached_progress_key_names_the_school(tmp_path, monkeypatch):
     schedule.set_window(tmp_path, YEAR, "CK1", None, *CK1, "s1_admin", school_id="S1")
     assert ui._schedule_key(YEAR, "S1") != s1  # S1's cached figures follow its edit
     assert ui._schedule_key(YEAR, "S2") == s2  # S2's stay valid
+
+
+def test_fingerprint_follows_every_edit_of_the_school_and_no_other_school(tmp_path):
+    # The key of the cached progress figures: a change of the school's windows (any year), its
+    # own schedule, the shared one or a lock event changes it; another school's edit does not.
+    key = lambda: schedule.fingerprint(tmp_path, "S1")  # noqa: E731
+    seen = [key()]
+    schedule.set_window(tmp_path, YEAR, "GK1", None, date(2026, 10, 26), date(2026, 11, 7),
+                        date(2026, 11, 10), "qt")  # shared
+    seen.append(key())
+    schedule.set_window(tmp_path, "2025-2026", "CN", None, date(2026, 5, 11), date(2026, 5, 23),
+                        date(2026, 5, 26), "qt", school_id="S1")  # the school's own, a year before
+    seen.append(key())
+    before_other = key()
+    schedule.set_window(tmp_path, YEAR, "CK1", None, date(2026, 12, 29), date(2027, 1, 14),
+                        date(2027, 1, 17), "qt", school_id="S2")
+    assert key() == before_other
+    schedule.record_event(tmp_path, YEAR, "GK1", "lock", "school", None,
+                          datetime(2026, 11, 10, 17), "", "qt", school_id="S1")
+    seen.append(key())
+    assert len(set(seen)) == len(seen)
+    assert key() == seen[-1]  # the same rows, the same key
