@@ -506,7 +506,10 @@ def tabs(label_keys: Sequence[str], key: str, default: str | None = None) -> Seq
     """st.tabs whose hidden tabs cost nothing: each tab's content goes under `if tab.open:`,
     so only the open one is computed and sent, and opening another reruns the page. Not for
     tabs holding a form half filled in: a widget not drawn in a run loses its value.
-    `default`: the label key of the tab open on arrival (a link to what a tab shows)."""
+    `default`: the label key of the tab open on arrival (a link to what a tab shows). Taken
+    once a session: a tab that writes the link's parameter would otherwise change the default,
+    and Streamlit then makes the tabs anew on it, closing the tab the user opened."""
+    default = st.session_state.setdefault(f"_tabs_default_{key}", default)
     return st.tabs([tr(k) for k in label_keys], key=key, on_change="rerun",
                    default=tr(default) if default else None)
 

@@ -342,3 +342,20 @@ def test_shares_and_distributions_equal_the_pandas_reference(seed):
         pd.testing.assert_frame_equal(got, _reference_shares(frame, keys, rules.SUBJECT_LEVELS))
         pd.testing.assert_frame_equal(results.score_distribution(frame, keys),
                                       _reference_complete(frame, keys, "score", results.SCORES))
+
+
+def test_a_tab_stays_open_after_the_quality_tab_wrote_its_rule_in_the_url(tmp_path, monkeypatch):
+    # The quality tab keeps its rule in the URL (?rule=), and a link with a rule opens that tab:
+    # that choice is made once, so another tab opened afterwards stays open.
+    from tests.test_quality import quality_tables
+
+    snapshots.write_snapshot(tmp_path, quality_tables(), school_year="2026-2027",
+                             taken_at=datetime(2027, 6, 1, 17), source="import")
+    at = tabs.open_tab(page(tmp_path, monkeypatch, school="S1"), "Chất lượng dữ liệu")
+    assert "rule" in at.query_params
+    tabs.open_tab(at, "Môn học")
+    assert not at.exception, at.exception
+    assert at.session_state["results-tab"] == "Môn học"
+    assert len(at.get("plotly_chart")) >= 3
+    at.run()  # and again, as any widget's change would
+    assert len(at.get("plotly_chart")) >= 3

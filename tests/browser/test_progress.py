@@ -48,5 +48,14 @@ def test_deep_link_filters_charts_and_reminder_download(page, tmp_path):
         # Only the open tab is drawn: the burn-up chart, not the map's heatmap any more.
         expect(page.locator(".js-plotly-plot")).to_have_count(1)
         expect(page.locator(".js-plotly-plot").first).to_be_visible()
+        # The missing entries' tab writes its unit in the URL (?unit=, the link that opens that
+        # tab): a tab opened after it stays open.
+        page.get_by_role("tab", name=t("progress.tab_missing")).click()
+        settled(page)
+        assert "unit=" in page.url
+        forecast_tab = page.get_by_role("tab", name=t("progress.tab_forecast"))
+        forecast_tab.click()
+        settled(page)
+        expect(forecast_tab).to_have_attribute("aria-selected", "true")
     finally:
         server.stop()
